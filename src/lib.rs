@@ -1,0 +1,15 @@
+//! nordbrief: English briefs (summary, key points, translation) of Swedish,
+//! Danish and Norwegian documents, produced by a local quantized model.
+//!
+//! Data flows one way: [`ingest`] → [`model`] → [`generate`] → [`pipeline`] →
+//! [`brief`]; [`eval`] reads briefs and references beside them. [`facts`] and
+//! [`prompts`] are leaves anything above may use.
+
+pub mod brief;
+pub mod eval;
+pub mod facts;
+pub mod generate;
+pub mod ingest;
+pub mod model;
+pub mod pipeline;
+pub mod prompts;
