@@ -1,1 +1,234 @@
-//! (in progress)
+//! Prompt in, text out: chat-template rendering, prefill in fixed-size
+//! batches with reuse of a shared prompt prefix, sampling, stop rules and
+//! timings.
+//!
+//! [`Generator`] is the seam the pipeline talks to; [`ModelGenerator`] runs a
+//! real model, and tests can plug in a generator with canned answers.
+
+use candle_core::Tensor;
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+use crate::model::load::LoadedModel;
+use crate::model::template::ChatMessage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("the prompt is {prompt_tokens} tokens, more than the model's context of {context} tokens; use a smaller --context-budget")]
+    PromptTooLong { prompt_tokens: usize, context: usize },
+    #[error("{0}")]
+    Template(#[from] crate::model::template::TemplateError),
+    #[error("tokenizing the prompt failed: {0}")]
+    Tokenize(String),
+    #[error("inference failed: {0}")]
+    Inference(#[from] candle_core::Error),
+}
+
+/// How text is generated. Greedy by default, so a brief is reproducible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationSettings {
+    pub max_new_tokens: usize,
+    /// 0 means greedy decoding.
+    pub temperature: f64,
+    pub top_p: Option<f64>,
+    pub seed: u64,
+    /// 1.0 disables the penalty.
+    pub repeat_penalty: f32,
+    pub repeat_last_n: usize,
+    /// Prompt tokens read per forward pass. Greedy output depends on it
+    /// (batch shapes pick kernels), so keep it fixed when comparing outputs.
+    pub prefill_batch: usize,
+}
+
+impl Default for GenerationSettings {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 512,
+            temperature: 0.0,
+            top_p: None,
+            seed: 299_792_458,
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
+            prefill_batch: 256,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    EndOfTurn,
+    TokenCap,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    pub text: String,
+    pub prompt_tokens: usize,
+    /// Prompt tokens whose keys and values were already cached.
+    pub reused_prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_seconds: f64,
+    pub decode_seconds: f64,
+    pub stop: StopReason,
+}
+
+/// Live figures for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    Prefill { done: usize, total: usize },
+    Decode { generated: usize, max: usize },
+}
+
+pub trait Generator {
+    fn generate(
+        &mut self,
+        messages: &[ChatMessage],
+        settings: &GenerationSettings,
+    ) -> Result<Generation, GenerateError>;
+    /// Tokens `text` takes, to plan chunks within the context budget.
+    fn count_tokens(&self, text: &str) -> usize;
+    fn context_length(&self) -> usize;
+}
+
+pub struct ModelGenerator {
+    model: LoadedModel,
+    /// The tokens whose keys and values sit in the model's cache.
+    cached_tokens: Vec<u32>,
+    progress: Option<Box<dyn FnMut(Progress)>>,
+}
+
+impl ModelGenerator {
+    pub fn new(model: LoadedModel) -> Self {
+        Self { model, cached_tokens: Vec::new(), progress: None }
+    }
+
+    pub fn with_progress(mut self, progress: impl FnMut(Progress) + 'static) -> Self {
+        self.progress = Some(Box::new(progress));
+        self
+    }
+
+    pub fn model(&self) -> &LoadedModel {
+        &self.model
+    }
+
+    fn report(&mut self, p: Progress) {
+        if let Some(cb) = self.progress.as_mut() {
+            cb(p);
+        }
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, GenerateError> {
+        let enc = self
+            .model
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| GenerateError::Tokenize(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Read `prompt` into the cache, reusing the longest cached prefix, and
+    /// return the logits after its last token.
+    fn prefill(&mut self, prompt: &[u32], batch: usize) -> Result<(Tensor, usize), GenerateError> {
+        let common = self
+            .cached_tokens
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
+        // At least one token must be read to get logits.
+        let reuse = common.min(prompt.len().saturating_sub(1));
+        self.model.network.truncate_cache(reuse)?;
+        self.cached_tokens.truncate(reuse);
+        let mut logits = None;
+        let mut done = reuse;
+        for piece in prompt[reuse..].chunks(batch.max(1)) {
+            logits = Some(self.model.network.forward(piece)?);
+            self.cached_tokens.extend_from_slice(piece);
+            done += piece.len();
+            self.report(Progress::Prefill { done, total: prompt.len() });
+        }
+        let logits = logits.expect("prompt has at least one token to read");
+        Ok((logits, reuse))
+    }
+}
+
+impl Generator for ModelGenerator {
+    fn generate(
+        &mut self,
+        messages: &[ChatMessage],
+        settings: &GenerationSettings,
+    ) -> Result<Generation, GenerateError> {
+        let prompt_text = self.model.template.render(messages)?;
+        let prompt = self.encode(&prompt_text)?;
+        let context = self.model.network.context_length();
+        if prompt.is_empty() || prompt.len() + settings.max_new_tokens > context {
+            return Err(GenerateError::PromptTooLong {
+                prompt_tokens: prompt.len() + settings.max_new_tokens,
+                context,
+            });
+        }
+
+        let prefill_start = Instant::now();
+        let (mut logits, reused) = self.prefill(&prompt, settings.prefill_batch)?;
+        let prefill_seconds = prefill_start.elapsed().as_secs_f64();
+
+        let sampling = if settings.temperature <= 0.0 {
+            Sampling::ArgMax
+        } else {
+            match settings.top_p {
+                Some(p) => Sampling::TopP { p, temperature: settings.temperature },
+                None => Sampling::All { temperature: settings.temperature },
+            }
+        };
+        let mut sampler = LogitsProcessor::from_sampling(settings.seed, sampling);
+        let decode_start = Instant::now();
+        let mut generated: Vec<u32> = Vec::new();
+        let mut stop = StopReason::TokenCap;
+        while generated.len() < settings.max_new_tokens {
+            if settings.repeat_penalty != 1.0 && !generated.is_empty() {
+                let start = generated.len().saturating_sub(settings.repeat_last_n);
+                logits = candle_transformers::utils::apply_repeat_penalty(
+                    &logits,
+                    settings.repeat_penalty,
+                    &generated[start..],
+                )?;
+            }
+            let next = sampler.sample(&logits)?;
+            if self.model.stop_tokens.contains(&next) {
+                stop = StopReason::EndOfTurn;
+                break;
+            }
+            generated.push(next);
+            self.report(Progress::Decode { generated: generated.len(), max: settings.max_new_tokens });
+            if generated.len() == settings.max_new_tokens {
+                break;
+            }
+            logits = self.model.network.forward(&[next])?;
+            self.cached_tokens.push(next);
+        }
+        let decode_seconds = decode_start.elapsed().as_secs_f64();
+        let text = self
+            .model
+            .tokenizer
+            .decode(&generated, true)
+            .map_err(|e| GenerateError::Tokenize(e.to_string()))?;
+        Ok(Generation {
+            text,
+            prompt_tokens: prompt.len(),
+            reused_prompt_tokens: reused,
+            generated_tokens: generated.len(),
+            prefill_seconds,
+            decode_seconds,
+            stop,
+        })
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.encode(text).map(|ids| ids.len()).unwrap_or(text.len() / 3)
+    }
+
+    fn context_length(&self) -> usize {
+        self.model.network.context_length()
+    }
+}

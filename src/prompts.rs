@@ -1,1 +1,145 @@
-//! (in progress)
+//! Prompt templates (`prompts/*.j2`), rendered with minijinja.
+//!
+//! The templates are compiled into the binary so an installed `nordbrief`
+//! works anywhere; `NORDBRIEF_PROMPTS_DIR` (or [`PromptSet::from_dir`]) swaps
+//! in edited copies for experiments. Each template's first line declares its
+//! version (`{#- version: NAME/N -#}`), which every brief records.
+
+use minijinja::Environment;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every template the pipeline uses, with its built-in text.
+const BUILTIN: &[(&str, &str)] = &[
+    ("brief.system", include_str!("../prompts/brief.system.j2")),
+    ("brief.user", include_str!("../prompts/brief.user.j2")),
+    ("notes.system", include_str!("../prompts/notes.system.j2")),
+    ("notes.user", include_str!("../prompts/notes.user.j2")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error("cannot read prompt template {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("prompt template `{name}` has no version line; start it with {{#- version: {name}/1 -#}}")]
+    NoVersion { name: String },
+    #[error("prompt template `{name}` is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+pub struct PromptSet {
+    env: Environment<'static>,
+    versions: BTreeMap<String, String>,
+}
+
+fn version_of(name: &str, source: &str) -> Result<String, PromptError> {
+    let first = source.lines().next().unwrap_or_default();
+    first
+        .split_once("version:")
+        .map(|(_, rest)| rest.trim().trim_end_matches("-#}").trim_end_matches("#}").trim().to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| PromptError::NoVersion { name: name.to_string() })
+}
+
+impl PromptSet {
+    pub fn builtin() -> Result<Self, PromptError> {
+        Self::from_sources(BUILTIN.iter().map(|(n, s)| (n.to_string(), s.to_string())))
+    }
+
+    /// The built-in set, or the one in `NORDBRIEF_PROMPTS_DIR` when it is set.
+    pub fn from_env() -> Result<Self, PromptError> {
+        match std::env::var_os("NORDBRIEF_PROMPTS_DIR") {
+            Some(dir) => Self::from_dir(Path::new(&dir)),
+            None => Self::builtin(),
+        }
+    }
+
+    /// Templates named `<name>.j2` in `dir`; every built-in name must be there.
+    pub fn from_dir(dir: &Path) -> Result<Self, PromptError> {
+        let mut sources = Vec::new();
+        for (name, _) in BUILTIN {
+            let path = dir.join(format!("{name}.j2"));
+            let text = std::fs::read_to_string(&path).map_err(|source| PromptError::Read { path, source })?;
+            sources.push((name.to_string(), text));
+        }
+        Self::from_sources(sources)
+    }
+
+    fn from_sources(sources: impl IntoIterator<Item = (String, String)>) -> Result<Self, PromptError> {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        let mut versions = BTreeMap::new();
+        for (name, source) in sources {
+            versions.insert(name.clone(), version_of(&name, &source)?);
+            env.add_template_owned(name.clone(), source)
+                .map_err(|e| PromptError::Invalid { name: name.clone(), reason: e.to_string() })?;
+        }
+        Ok(Self { env, versions })
+    }
+
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, PromptError> {
+        let invalid = |e: minijinja::Error| PromptError::Invalid { name: name.to_string(), reason: e.to_string() };
+        let template = self.env.get_template(name).map_err(invalid)?;
+        Ok(template.render(context).map_err(invalid)?.trim().to_string())
+    }
+
+    /// Template name → version, as recorded in each brief.
+    pub fn versions(&self) -> &BTreeMap<String, String> {
+        &self.versions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn builtin_templates_parse_and_carry_versions() {
+        let set = PromptSet::builtin().unwrap();
+        assert_eq!(set.versions().len(), BUILTIN.len());
+        assert_eq!(set.versions()["brief.user"], "brief.user/1");
+    }
+
+    #[test]
+    fn brief_prompt_names_the_language_and_holds_the_document() {
+        let set = PromptSet::builtin().unwrap();
+        let text = set
+            .render("brief.user", context! { language => "Danish", document => "Regeringen har besluttet." })
+            .unwrap();
+        assert!(text.contains("written in Danish"));
+        assert!(text.ends_with("DOCUMENT:\nRegeringen har besluttet."), "{text}");
+        assert!(!text.contains("{{") && !text.contains("{#"));
+        assert!(!text.contains("previous answer"));
+    }
+
+    #[test]
+    fn retry_prompt_names_the_unsupported_facts() {
+        let set = PromptSet::builtin().unwrap();
+        let text = set
+            .render(
+                "brief.user",
+                context! { language => "Swedish", document => "x", strict => true, unsupported_facts => vec!["2019", "Lars Eriksson"] },
+            )
+            .unwrap();
+        assert!(text.contains("2019, Lars Eriksson"));
+        assert!(text.contains("not entirely in English"));
+    }
+
+    #[test]
+    fn reduce_prompt_uses_notes_instead_of_document() {
+        let set = PromptSet::builtin().unwrap();
+        let text = set
+            .render("brief.user", context! { language => "Danish", notes => "- Part 1 note." })
+            .unwrap();
+        assert!(text.contains("English notes taken"));
+        assert!(text.ends_with("NOTES:\n- Part 1 note."), "{text}");
+    }
+
+    #[test]
+    fn a_template_without_version_is_refused() {
+        let err = PromptSet::from_sources([("x".to_string(), "hello".to_string())]).err().unwrap();
+        assert!(err.to_string().contains("no version line"));
+    }
+}

@@ -71,3 +71,85 @@ pub struct Timings {
     pub decode_tokens_per_second: f64,
     pub wall_seconds: f64,
 }
+
+impl Brief {
+    /// The brief as Markdown for people: title, source line, summary, key
+    /// points, then anything the reader should be warned about.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let title = if self.title.is_empty() { self.id.as_str() } else { self.title.as_str() };
+        md.push_str(&format!("# {title}\n\n"));
+        let mut meta = vec![
+            format!("Source: `{}`", self.source),
+            format!("{} ({:.0}% confidence)", self.language.name, self.language.confidence * 100.0),
+        ];
+        if let Some(date) = &self.document_date {
+            meta.push(format!("dated {date}"));
+        }
+        meta.push(format!("model {}", self.model.id));
+        md.push_str(&format!("*{}*\n\n", meta.join(" · ")));
+        md.push_str("## Summary\n\n");
+        md.push_str(&self.summary);
+        md.push_str("\n\n## Key points\n\n");
+        for point in &self.key_points {
+            md.push_str(&format!("- {point}\n"));
+        }
+        if !self.warnings.is_empty() {
+            md.push_str("\n## Warnings\n\n");
+            for w in &self.warnings {
+                md.push_str(&format!("- {w}\n"));
+            }
+        }
+        md
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Brief {
+        Brief {
+            schema_version: SCHEMA_VERSION,
+            id: "000_80af01f0790fae2a".into(),
+            source: "seeds/000_80af01f0790fae2a.txt".into(),
+            source_sha256: "ab".repeat(32),
+            language: LanguageLabel { code: "swe".into(), name: "Swedish".into(), confidence: 0.97 },
+            title: "Council conclusions on integration".into(),
+            summary: "Sweden supports the draft conclusions.".into(),
+            key_points: vec!["The meeting is on 12-13 June.".into(), "Potsdam hosted an informal meeting.".into()],
+            document_date: Some("2020-03-03".into()),
+            model: ModelInfo { id: "qwen2.5-coder-0.5b-instruct".into(), sha256: "cd".repeat(32) },
+            prompt_versions: [("brief.user".to_string(), "brief.user/1".to_string())].into(),
+            generation: GenerationInfo::default(),
+            timings: Timings::default(),
+            warnings: vec!["the summary has 5 words (expected 80–160)".into()],
+        }
+    }
+
+    #[test]
+    fn markdown_rendering() {
+        insta::assert_snapshot!(sample().to_markdown());
+    }
+
+    #[test]
+    fn json_round_trip_keeps_every_field() {
+        let b = sample();
+        let json = serde_json::to_string_pretty(&b).unwrap();
+        assert!(json.contains("\"key_points\": ["));
+        let back: Brief = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, b);
+    }
+
+    #[test]
+    fn brief_without_title_or_date_renders_id_and_no_date() {
+        let mut b = sample();
+        b.title.clear();
+        b.document_date = None;
+        b.warnings.clear();
+        let md = b.to_markdown();
+        assert!(md.starts_with("# 000_80af01f0790fae2a\n"));
+        assert!(!md.contains("dated"));
+        assert!(!md.contains("Warnings"));
+    }
+}

@@ -1,1 +1,307 @@
-//! (in progress)
+//! From a cleaned document to an English brief: chunk to the context budget,
+//! take notes per chunk (map), merge the notes into the brief (reduce), then
+//! check the brief is English and states only facts the source has, asking
+//! the model again once where it is not.
+
+pub mod answer;
+pub mod chunk;
+
+use minijinja::context;
+use std::time::Instant;
+
+use crate::brief::{Brief, GenerationInfo, LanguageLabel, ModelInfo, Timings, SCHEMA_VERSION};
+use crate::facts::{unsupported_facts, SourceIndex};
+use crate::generate::{Generation, GenerateError, GenerationSettings, Generator, StopReason};
+use crate::ingest::{Document, ParagraphKind};
+use crate::model::template::ChatMessage;
+use crate::prompts::{PromptError, PromptSet};
+use answer::{bullets, dedupe_points, parse_brief_answer, ParsedBrief};
+use chunk::{chunk, Piece};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{source_path}: the document has no text to brief")]
+    EmptyDocument { source_path: String },
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+}
+
+/// The range of summary words and key points a brief promises.
+pub const SUMMARY_WORDS: std::ops::RangeInclusive<usize> = 80..=160;
+pub const KEY_POINTS: std::ops::RangeInclusive<usize> = 3..=8;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BriefOptions {
+    /// Most document tokens placed in one prompt; longer documents go
+    /// through map-reduce. Small chunks keep CPU attention cheap.
+    pub context_budget: usize,
+    pub settings: GenerationSettings,
+    /// Tokens allowed for one chunk's notes.
+    pub notes_max_tokens: usize,
+}
+
+impl Default for BriefOptions {
+    fn default() -> Self {
+        Self {
+            context_budget: 1800,
+            settings: GenerationSettings { max_new_tokens: 400, ..GenerationSettings::default() },
+            notes_max_tokens: 256,
+        }
+    }
+}
+
+/// Where a brief's stages are, for a progress display.
+#[derive(Debug, Clone)]
+pub enum Stage {
+    Notes { part: usize, parts: usize },
+    Brief { attempt: usize },
+}
+
+/// Everything the pipeline needs to know about the document beyond its text.
+pub struct BriefRequest<'a> {
+    pub id: String,
+    pub document: &'a Document,
+    pub model: ModelInfo,
+    pub load_seconds: f64,
+}
+
+#[derive(Default)]
+struct Totals {
+    prompt_tokens: usize,
+    generated_tokens: usize,
+    prefill_seconds: f64,
+    decode_seconds: f64,
+}
+
+impl Totals {
+    fn add(&mut self, g: &Generation) {
+        self.prompt_tokens += g.prompt_tokens - g.reused_prompt_tokens;
+        self.generated_tokens += g.generated_tokens;
+        self.prefill_seconds += g.prefill_seconds;
+        self.decode_seconds += g.decode_seconds;
+    }
+}
+
+fn rate(tokens: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        tokens as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// Fewer words than this are too few to judge a language by (a title made
+/// of names, a short key point).
+const MIN_WORDS_TO_JUDGE: usize = 4;
+
+/// Whether `text` reads as English (short texts are given the benefit of the doubt).
+pub fn is_english(text: &str) -> bool {
+    if text.split_whitespace().count() < MIN_WORDS_TO_JUDGE {
+        return true;
+    }
+    crate::ingest::lang::detect(text).language == crate::ingest::Language::English
+}
+
+struct Briefer<'a> {
+    generator: &'a mut dyn Generator,
+    prompts: &'a PromptSet,
+    options: &'a BriefOptions,
+    language: String,
+    totals: Totals,
+    warnings: Vec<String>,
+    on_stage: &'a mut dyn FnMut(Stage),
+}
+
+impl Briefer<'_> {
+    fn ask(&mut self, system: &str, user: &str, max_new_tokens: usize) -> Result<Generation, PipelineError> {
+        let messages = [ChatMessage::system(system), ChatMessage::user(user)];
+        let settings = GenerationSettings { max_new_tokens, ..self.options.settings.clone() };
+        let generation = self.generator.generate(&messages, &settings)?;
+        self.totals.add(&generation);
+        Ok(generation)
+    }
+
+    /// English notes on one chunk, asked again once if they are not English.
+    fn notes(&mut self, text: &str, part: usize, parts: usize) -> Result<Vec<String>, PipelineError> {
+        (self.on_stage)(Stage::Notes { part, parts });
+        let system = self.prompts.render("notes.system", context! {})?;
+        let mut notes = Vec::new();
+        for strict in [false, true] {
+            let user = self.prompts.render(
+                "notes.user",
+                context! { language => &self.language, part, parts, document => text, strict },
+            )?;
+            let generation = self.ask(&system, &user, self.options.notes_max_tokens)?;
+            notes = bullets(&generation.text);
+            if notes.is_empty() && !generation.text.trim().is_empty() {
+                // A model that ignored the bullet format still wrote notes.
+                notes = vec![generation.text.split_whitespace().collect::<Vec<_>>().join(" ")];
+            }
+            if notes.iter().all(|n| is_english(n)) {
+                return Ok(notes);
+            }
+        }
+        self.warnings.push(format!("the notes on part {part} of {parts} are not entirely in English"));
+        Ok(notes.into_iter().filter(|n| is_english(n)).collect())
+    }
+
+    /// Map: notes per chunk, merged again while they exceed the budget.
+    fn notes_for(&mut self, pieces: &[Piece]) -> Result<(String, usize), PipelineError> {
+        let chunks = {
+            let generator = &*self.generator;
+            chunk(pieces, self.options.context_budget, &|t| generator.count_tokens(t))
+        };
+        let parts = chunks.len();
+        let mut sections = Vec::with_capacity(parts);
+        for (i, c) in chunks.iter().enumerate() {
+            let notes = self.notes(&c.text, i + 1, parts)?;
+            sections.push(format!("Part {} of {}:\n{}", i + 1, parts, notes.iter().map(|n| format!("- {n}")).collect::<Vec<_>>().join("\n")));
+        }
+        let notes = sections.join("\n\n");
+        if self.generator.count_tokens(&notes) <= self.options.context_budget || parts <= 1 {
+            return Ok((notes, parts));
+        }
+        // The notes themselves are too long for one prompt: take notes on the notes.
+        let note_pieces: Vec<Piece> = sections
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| Piece { paragraph: i + 1, is_heading: false, text })
+            .collect();
+        let saved_language = std::mem::replace(&mut self.language, "English".to_string());
+        let result = self.notes_for(&note_pieces);
+        self.language = saved_language;
+        let (notes, more_parts) = result?;
+        Ok((notes, parts + more_parts))
+    }
+
+    /// Reduce: the brief itself, asked again once when it is not English and
+    /// once when it states facts the source does not have.
+    fn brief(&mut self, document: Option<&str>, notes: Option<&str>, source: &SourceIndex) -> Result<ParsedBrief, PipelineError> {
+        let system = self.prompts.render("brief.system", context! {})?;
+        let mut strict = false;
+        let mut unsupported: Vec<String> = Vec::new();
+        let mut parsed = ParsedBrief::default();
+        for attempt in 1..=3 {
+            (self.on_stage)(Stage::Brief { attempt });
+            let user = self.prompts.render(
+                "brief.user",
+                context! { language => &self.language, document, notes, strict, unsupported_facts => &unsupported },
+            )?;
+            let generation = self.ask(&system, &user, self.options.settings.max_new_tokens)?;
+            parsed = parse_brief_answer(&generation.text);
+            if generation.stop == StopReason::TokenCap && attempt == 3 {
+                self.warnings.push("the model's answer reached the token limit and may be cut short".into());
+            }
+            let not_english = !(is_english(&parsed.title)
+                && is_english(&parsed.summary)
+                && parsed.key_points.iter().all(|p| is_english(p)));
+            let text = format!("{}\n{}\n{}", parsed.title, parsed.summary, parsed.key_points.join("\n"));
+            let facts: Vec<String> = unsupported_facts(&text, source).into_iter().map(|f| f.text).collect();
+            if attempt == 3 || (!not_english && facts.is_empty()) || (strict && not_english && facts.is_empty() && attempt == 2) {
+                if not_english {
+                    self.warnings.push("parts of the brief are not in English".into());
+                }
+                if !facts.is_empty() {
+                    self.warnings.push(format!("facts not found in the source: {}", facts.join(", ")));
+                }
+                break;
+            }
+            strict |= not_english;
+            unsupported = facts;
+        }
+        Ok(parsed)
+    }
+}
+
+/// Brief one document with `generator`.
+pub fn brief_document(
+    generator: &mut dyn Generator,
+    prompts: &PromptSet,
+    request: &BriefRequest,
+    options: &BriefOptions,
+    on_stage: &mut dyn FnMut(Stage),
+) -> Result<Brief, PipelineError> {
+    let start = Instant::now();
+    let doc = request.document;
+    let pieces: Vec<Piece> = doc
+        .paragraphs
+        .iter()
+        .map(|p| Piece { paragraph: p.id, is_heading: p.kind == ParagraphKind::Heading, text: p.text.clone() })
+        .collect();
+    if pieces.iter().all(|p| p.text.trim().is_empty()) {
+        return Err(PipelineError::EmptyDocument { source_path: doc.source.clone() });
+    }
+    let body = doc.body_text();
+    let source = SourceIndex::new(&format!("{body}\n{}", doc.footnotes.iter().map(|f| f.text.as_str()).collect::<Vec<_>>().join("\n")));
+    let body_tokens = generator.count_tokens(&body);
+    let language = doc.language.language.english_name().to_string();
+    let mut warnings = Vec::new();
+    if !doc.language.language.is_scandinavian() {
+        warnings.push(format!(
+            "the document is in {} ({:.0}% confidence), not a Scandinavian language; the brief may be poor",
+            language,
+            doc.language.confidence * 100.0
+        ));
+    }
+    let mut briefer = Briefer { generator, prompts, options, language, totals: Totals::default(), warnings, on_stage };
+    let (parsed, chunks) = if body_tokens <= options.context_budget {
+        (briefer.brief(Some(&body), None, &source)?, 1)
+    } else {
+        let (notes, parts) = briefer.notes_for(&pieces)?;
+        (briefer.brief(None, Some(&notes), &source)?, parts)
+    };
+    let mut warnings = briefer.warnings;
+    let mut key_points = dedupe_points(parsed.key_points);
+    if key_points.len() > *KEY_POINTS.end() {
+        warnings.push(format!("the model gave {} key points; the first {} are kept", key_points.len(), KEY_POINTS.end()));
+        key_points.truncate(*KEY_POINTS.end());
+    }
+    if key_points.len() < *KEY_POINTS.start() {
+        warnings.push(format!("only {} key points (expected at least {})", key_points.len(), KEY_POINTS.start()));
+    }
+    let summary_words = parsed.summary.split_whitespace().count();
+    if !SUMMARY_WORDS.contains(&summary_words) {
+        warnings.push(format!("the summary has {summary_words} words (expected {}–{})", SUMMARY_WORDS.start(), SUMMARY_WORDS.end()));
+    }
+    if parsed.title.is_empty() {
+        warnings.push("the model gave no title".into());
+    }
+    let totals = &briefer.totals;
+    Ok(Brief {
+        schema_version: SCHEMA_VERSION,
+        id: request.id.clone(),
+        source: doc.source.clone(),
+        source_sha256: doc.source_sha256.clone(),
+        language: LanguageLabel {
+            code: doc.language.language.code().to_string(),
+            name: doc.language.language.english_name().to_string(),
+            confidence: doc.language.confidence,
+        },
+        title: parsed.title,
+        summary: parsed.summary,
+        key_points,
+        document_date: doc.document_date.clone(),
+        model: request.model.clone(),
+        prompt_versions: prompts.versions().clone(),
+        generation: GenerationInfo {
+            max_new_tokens: options.settings.max_new_tokens,
+            temperature: options.settings.temperature,
+            top_p: options.settings.top_p,
+            seed: options.settings.seed,
+            repeat_penalty: options.settings.repeat_penalty,
+            context_budget: options.context_budget,
+            chunks,
+        },
+        timings: Timings {
+            load_seconds: request.load_seconds,
+            prompt_tokens: totals.prompt_tokens,
+            generated_tokens: totals.generated_tokens,
+            prefill_tokens_per_second: rate(totals.prompt_tokens, totals.prefill_seconds),
+            decode_tokens_per_second: rate(totals.generated_tokens, totals.decode_seconds),
+            wall_seconds: start.elapsed().as_secs_f64(),
+        },
+        warnings,
+    })
+}

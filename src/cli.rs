@@ -1,0 +1,419 @@
+//! Subcommands and their flags. Everything here parses, calls the library
+//! and presents results; the work itself lives in the library.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use nordbrief::batch::{BatchEvent, BriefBatch, Outcome, Shard};
+use nordbrief::generate::Progress;
+use nordbrief::model::{self, ResolveOptions, ResolvedModel};
+use nordbrief::pipeline::{BriefOptions, Stage};
+use nordbrief::prompts::PromptSet;
+
+/// Exit codes, as documented in the README.
+const EXIT_SOME_FAILED: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "nordbrief",
+    version,
+    about = "English briefs of Swedish, Danish and Norwegian documents, made by a local model",
+    long_about = "English briefs (title, summary, key points) of Swedish, Danish and Norwegian \
+(bokmål and nynorsk) documents, made on this machine by a small quantized model.\n\n\
+The model is fetched on first use from Hugging Face (honouring HF_HOME, HF_ENDPOINT, \
+HF_TOKEN and HF_HUB_OFFLINE) or from the mirror its manifest names, and verified by sha256.\n\n\
+Exit codes: 0 all done, 1 some documents failed, 2 the run could not start (bad flag, \
+missing file, model unavailable)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Brief documents: print one brief, or write DIR/<id>.json and DIR/<id>.md for many.
+    Brief(BriefArgs),
+    /// Show a document as the model will see it: cleaned paragraphs, language, counts, rules fired.
+    Inspect(InspectArgs),
+    /// List, download or verify the models nordbrief knows.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// Model id from the built-in manifests (see `nordbrief models list`).
+    #[arg(long, env = "NORDBRIEF_MODEL", conflicts_with = "model_path")]
+    model: Option<String>,
+    /// A local GGUF file (or a folder holding one) to use instead of a manifest's model.
+    #[arg(long, value_name = "FILE")]
+    model_path: Option<PathBuf>,
+    /// Use a hub file that has no sha256 pin in its manifest, recording its hash on first use.
+    #[arg(long, env = "NORDBRIEF_ALLOW_UNPINNED")]
+    allow_unpinned: bool,
+    /// CPU threads for inference [default: all cores].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct BriefArgs {
+    /// Files or folders (searched recursively for .txt .md .html .htm .docx .pdf); `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    inputs: Vec<PathBuf>,
+    /// Write one brief per document into DIR (JSON and Markdown), skipping unchanged documents.
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the brief as JSON instead of Markdown (single document without --out).
+    #[arg(long)]
+    json: bool,
+    /// Redo documents even when their inputs, model, prompts and settings are unchanged.
+    #[arg(long)]
+    force: bool,
+    /// Process only shard K of N (by a hash of each document id), e.g. 2/4.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Most document tokens in one prompt; longer documents are read in chunks (map-reduce).
+    #[arg(long, default_value_t = BriefOptions::default().context_budget, value_name = "TOKENS")]
+    context_budget: usize,
+    /// Most tokens the model may write for the brief.
+    #[arg(long, default_value_t = BriefOptions::default().settings.max_new_tokens, value_name = "N")]
+    max_new_tokens: usize,
+    /// Sampling temperature; 0 is greedy and reproducible.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+    /// Nucleus sampling threshold (with --temperature > 0).
+    #[arg(long)]
+    top_p: Option<f64>,
+    /// Random seed for sampling.
+    #[arg(long, default_value_t = BriefOptions::default().settings.seed)]
+    seed: u64,
+    /// Penalty for repeating recent tokens (1.0 disables it).
+    #[arg(long, default_value_t = BriefOptions::default().settings.repeat_penalty)]
+    repeat_penalty: f32,
+    /// No progress display.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// Files to inspect; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Known models: id, size, whether cached and where.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download (or assemble from the mirror) and verify a model.
+    Pull {
+        /// Model id [default: the default model].
+        id: Option<String>,
+        #[arg(long, env = "NORDBRIEF_ALLOW_UNPINNED")]
+        allow_unpinned: bool,
+    },
+    /// Re-hash every cached file of a model against its pins.
+    Verify { id: Option<String> },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NORDBRIEF_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", error_chain(&e));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause that the
+/// message already quotes.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Brief(args) => brief(args),
+        Command::Inspect(args) => inspect(args),
+        Command::Models { command } => models(command),
+    }
+}
+
+fn set_threads(threads: Option<usize>) {
+    // candle and rayon both read this before their first parallel call.
+    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    std::env::set_var("RAYON_NUM_THREADS", n.max(1).to_string());
+}
+
+fn resolve_model(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
+    let mut opts = ResolveOptions::from_env();
+    opts.quiet = quiet || !std::io::stderr().is_terminal();
+    opts.allow_unpinned |= args.allow_unpinned;
+    if let Some(path) = &args.model_path {
+        return model::resolve_path(path, &opts).with_context(|| format!("cannot use model file {}", path.display()));
+    }
+    let id = args.model.clone().unwrap_or_else(model::default_model_id);
+    let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
+    model::resolve(&manifest, &opts).with_context(|| format!("cannot obtain model `{id}`"))
+}
+
+fn brief_options(args: &BriefArgs) -> Result<BriefOptions> {
+    if args.context_budget < 256 {
+        bail!("--context-budget {} is too small; use at least 256 tokens", args.context_budget);
+    }
+    let mut options = BriefOptions { context_budget: args.context_budget, ..BriefOptions::default() };
+    options.settings.max_new_tokens = args.max_new_tokens;
+    options.settings.temperature = args.temperature;
+    options.settings.top_p = args.top_p;
+    options.settings.seed = args.seed;
+    options.settings.repeat_penalty = args.repeat_penalty;
+    Ok(options)
+}
+
+/// A progress display on a terminal, plain log lines otherwise.
+struct Display {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Display {
+    fn new(quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} docs · eta {eta} · {msg}")
+                    .expect("valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        Self { bar, quiet }
+    }
+
+    fn log(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None if !self.quiet => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn event(&mut self, event: BatchEvent) {
+        match event {
+            BatchEvent::Planned { total, to_do } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_length(total as u64);
+                    bar.set_position((total - to_do) as u64);
+                }
+                self.log(format!("{total} documents, {to_do} to brief, {} unchanged", total - to_do));
+            }
+            BatchEvent::LoadingModel => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message("loading model");
+                }
+            }
+            BatchEvent::Started { index, total, id } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{id} ({index}/{total})"));
+                } else {
+                    self.log(format!("[{index}/{total}] {id}"));
+                }
+            }
+            BatchEvent::Stage(stage) => {
+                if let Some(bar) = &self.bar {
+                    let what = match stage {
+                        Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
+                        Stage::Brief { attempt: 1 } => "brief".to_string(),
+                        Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
+                    };
+                    let msg = bar.message();
+                    let doc = msg.split(" · ").next().unwrap_or_default().to_string();
+                    bar.set_message(format!("{doc} · {what}"));
+                }
+            }
+            BatchEvent::Generation(p) => {
+                if let (Some(bar), Progress::Prefill { done, total }) = (&self.bar, p) {
+                    bar.set_message(format!("{} · reading {done}/{total} tokens", bar.message().split(" · ").next().unwrap_or_default()));
+                }
+            }
+            BatchEvent::Finished(o) => {
+                let line = match &o.outcome {
+                    Outcome::Done { seconds, warnings: 0 } => format!("done {} in {seconds:.1}s", o.id),
+                    Outcome::Done { seconds, warnings } => format!("done {} in {seconds:.1}s ({warnings} warnings)", o.id),
+                    Outcome::Unchanged => return,
+                    Outcome::Failed { reason } => format!("FAILED {}: {reason}", o.id),
+                };
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                self.log(line);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn brief(args: BriefArgs) -> Result<ExitCode> {
+    set_threads(args.model.threads);
+    let options = brief_options(&args)?;
+    let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
+    // Fail on bad inputs before fetching a model.
+    let documents = nordbrief::batch::collect_inputs(&args.inputs)?;
+    let single = args.out.is_none();
+    if single && documents.len() > 1 {
+        bail!("{} documents given; pass --out DIR to write one brief per document", documents.len());
+    }
+    let model = resolve_model(&args.model, args.quiet)?;
+    let scratch;
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => {
+            scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
+            scratch.path().to_path_buf()
+        }
+    };
+    let batch = BriefBatch {
+        inputs: documents,
+        out: out.clone(),
+        force: args.force || single,
+        shard: args.shard,
+        model: &model,
+        options,
+        prompts: &prompts,
+    };
+    let mut display = Display::new(args.quiet || single);
+    let outcomes = batch.run(&mut |e| display.event(e))?;
+    display.finish();
+    let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).collect();
+    if single {
+        if let Some(o) = failed.first() {
+            if let Outcome::Failed { reason } = &o.outcome {
+                bail!("{}: {reason}", o.source.display());
+            }
+        }
+        let id = &outcomes[0].id;
+        let ext = if args.json { "json" } else { "md" };
+        let text = std::fs::read_to_string(out.join(format!("{id}.{ext}"))).context("cannot read the brief back")?;
+        println!("{}", text.trim_end());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let done = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Done { .. })).count();
+    let unchanged = outcomes.iter().filter(|o| o.outcome == Outcome::Unchanged).count();
+    if !args.quiet {
+        eprintln!(
+            "{done} briefed, {unchanged} unchanged, {} failed → {}",
+            failed.len(),
+            out.display()
+        );
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+}
+
+fn inspect(args: InspectArgs) -> Result<ExitCode> {
+    let mut failed = false;
+    for file in &args.files {
+        match nordbrief::ingest::ingest_path(file) {
+            Ok(doc) => {
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                } else {
+                    println!("{}", doc.render_inspect());
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
+}
+
+fn human_size(bytes: u64) -> String {
+    format!("{:.2} GB", bytes as f64 / 1e9)
+}
+
+fn models(command: ModelsCommand) -> Result<ExitCode> {
+    let mut opts = ResolveOptions::from_env();
+    opts.quiet = !std::io::stderr().is_terminal();
+    match command {
+        ModelsCommand::List { json } => {
+            let list = model::list(&opts)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            for m in list {
+                let mark = if m.default { "*" } else { " " };
+                let size = m.size_bytes.map(human_size).unwrap_or_else(|| "?".into());
+                let place = match (&m.path, m.cached) {
+                    (Some(p), true) => format!("cached at {}", p.display()),
+                    _ => "not cached".to_string(),
+                };
+                println!("{mark} {:<32} {:>8}  {place}", m.id, size);
+            }
+            println!("(* default; `nordbrief models pull ID` downloads one)");
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsCommand::Pull { id, allow_unpinned } => {
+            opts.allow_unpinned |= allow_unpinned;
+            let id = id.unwrap_or_else(model::default_model_id);
+            let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
+            let resolved = model::resolve(&manifest, &opts).with_context(|| format!("cannot obtain model `{id}`"))?;
+            println!("{} {} ({}, sha256 {})", resolved.id, resolved.path.display(), resolved.source, resolved.sha256);
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsCommand::Verify { id } => {
+            let id = id.unwrap_or_else(model::default_model_id);
+            let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
+            let report = model::verify(&manifest, &opts)?;
+            for f in &report.files {
+                println!("{} {} {} ({})", if f.ok { "ok  " } else { "BAD " }, f.role, f.path.display(), f.sha256);
+            }
+            if report.files.is_empty() {
+                bail!("model `{id}` has no cached file to verify; run `nordbrief models pull {id}`");
+            }
+            Ok(if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! GGUF file → a ready model: weights for its architecture, tokenizer, chat
+//! template and end-of-turn tokens. Architecture dispatch lives here and only
+//! here, so another family (qwen3, llama, gemma3) is a manifest plus a match arm.
+
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tokenizers::Tokenizer;
+
+use super::qwen2::Qwen2;
+use super::template::ChatTemplate;
+use super::tokenizer::load_tokenizer;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot open model file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a usable GGUF model file ({reason}); check the file or pull it again with `nordbrief models pull`")]
+    NotGguf { path: PathBuf, reason: String },
+    #[error("{path}: architecture `{architecture}` is not supported (supported: qwen2)")]
+    UnsupportedArchitecture { path: PathBuf, architecture: String },
+    #[error("{path}: cannot build the tokenizer: {reason}")]
+    Tokenizer { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Template { path: PathBuf, reason: String },
+    #[error("{path}: loading weights failed: {reason}")]
+    Weights { path: PathBuf, reason: String },
+}
+
+/// The network for one architecture, behind one interface.
+pub enum Network {
+    Qwen2(Qwen2),
+}
+
+impl Network {
+    pub fn forward(&mut self, tokens: &[u32]) -> candle_core::Result<Tensor> {
+        match self {
+            Network::Qwen2(m) => m.forward(tokens),
+        }
+    }
+    pub fn cached_len(&self) -> usize {
+        match self {
+            Network::Qwen2(m) => m.cached_len(),
+        }
+    }
+    pub fn truncate_cache(&mut self, len: usize) -> candle_core::Result<()> {
+        match self {
+            Network::Qwen2(m) => m.truncate_cache(len),
+        }
+    }
+    pub fn context_length(&self) -> usize {
+        match self {
+            Network::Qwen2(m) => m.config().context_length,
+        }
+    }
+}
+
+pub struct LoadedModel {
+    pub network: Network,
+    pub tokenizer: Tokenizer,
+    pub template: ChatTemplate,
+    /// Tokens that end the assistant's turn.
+    pub stop_tokens: Vec<u32>,
+    /// `general.name` from the metadata, for display.
+    pub name: String,
+    pub load_seconds: f64,
+}
+
+/// Token strings that end a turn in the chat formats nordbrief supports.
+const END_OF_TURN_TOKENS: &[&str] = &["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>"];
+
+fn metadata_string(ct: &gguf_file::Content, key: &str) -> Option<String> {
+    ct.metadata.get(key).and_then(|v| v.to_string().ok()).cloned()
+}
+
+/// Read the GGUF header of `path` (no tensor data).
+pub fn read_gguf_header(path: &Path) -> Result<gguf_file::Content, LoadError> {
+    let mut file = std::fs::File::open(path).map_err(|source| LoadError::Io { path: path.into(), source })?;
+    let ct = gguf_file::Content::read(&mut file).map_err(|e| LoadError::NotGguf {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    // A truncated download still has a readable header: check the data fits.
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let data_end = ct
+        .tensor_infos
+        .values()
+        .map(|t| {
+            let elems = t.shape.elem_count() as u64;
+            let block = t.ggml_dtype.block_size() as u64;
+            ct.tensor_data_offset + t.offset + elems / block * t.ggml_dtype.type_size() as u64
+        })
+        .max()
+        .unwrap_or(0);
+    if data_end > file_len {
+        return Err(LoadError::NotGguf {
+            path: path.into(),
+            reason: format!("file is truncated: {file_len} bytes, tensors need {data_end}"),
+        });
+    }
+    Ok(ct)
+}
+
+pub fn load(path: &Path) -> Result<LoadedModel, LoadError> {
+    let start = Instant::now();
+    let ct = read_gguf_header(path)?;
+    let architecture = metadata_string(&ct, "general.architecture").unwrap_or_default();
+    let device = Device::Cpu;
+    let mut reader = std::io::BufReader::new(
+        std::fs::File::open(path).map_err(|source| LoadError::Io { path: path.into(), source })?,
+    );
+    let network = match architecture.as_str() {
+        "qwen2" => Network::Qwen2(Qwen2::from_gguf(&ct, &mut reader, &device).map_err(|e| {
+            LoadError::Weights { path: path.into(), reason: e.to_string() }
+        })?),
+        _ => {
+            return Err(LoadError::UnsupportedArchitecture { path: path.into(), architecture })
+        }
+    };
+    let tokenizer = load_tokenizer(path, &ct)?;
+    let template_source = metadata_string(&ct, "tokenizer.chat_template").ok_or_else(|| LoadError::Template {
+        path: path.into(),
+        reason: "the file carries no chat template (tokenizer.chat_template)".into(),
+    })?;
+    let token_text = |key: &str| {
+        ct.metadata
+            .get(key)
+            .and_then(|v| v.to_u32().ok())
+            .and_then(|id| tokenizer.id_to_token(id))
+            .unwrap_or_default()
+    };
+    let template = ChatTemplate::new(
+        &template_source,
+        &token_text("tokenizer.ggml.bos_token_id"),
+        &token_text("tokenizer.ggml.eos_token_id"),
+    )
+    .map_err(|e| LoadError::Template { path: path.into(), reason: e.to_string() })?;
+    let mut stop_tokens: Vec<u32> = END_OF_TURN_TOKENS
+        .iter()
+        .filter_map(|t| tokenizer.token_to_id(t))
+        .collect();
+    if let Some(eos) = ct.metadata.get("tokenizer.ggml.eos_token_id").and_then(|v| v.to_u32().ok()) {
+        if !stop_tokens.contains(&eos) {
+            stop_tokens.push(eos);
+        }
+    }
+    Ok(LoadedModel {
+        network,
+        tokenizer,
+        template,
+        stop_tokens,
+        name: metadata_string(&ct, "general.name").unwrap_or_else(|| architecture.clone()),
+        load_seconds: start.elapsed().as_secs_f64(),
+    })
+}

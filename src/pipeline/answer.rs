@@ -1,0 +1,218 @@
+//! Reading the model's answer: sections, bullets and numbering, whatever
+//! markdown decoration a small model adds, and removal of near-duplicate points.
+
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedBrief {
+    pub title: String,
+    pub summary: String,
+    pub key_points: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Section {
+    None,
+    Title,
+    Summary,
+    KeyPoints,
+}
+
+/// Recognise a section heading such as "TITLE:", "**Summary**", "### Key points:"
+/// and return the section and whatever text follows the heading on its line.
+fn heading(line: &str) -> Option<(Section, &str)> {
+    let trimmed = line.trim_start_matches(|c: char| c == '#' || c == '*' || c == '_' || c.is_whitespace());
+    let lower = trimmed.to_lowercase();
+    let known = [
+        ("title", Section::Title),
+        ("summary", Section::Summary),
+        ("key points", Section::KeyPoints),
+        ("key-points", Section::KeyPoints),
+        ("keypoints", Section::KeyPoints),
+        ("main points", Section::KeyPoints),
+    ];
+    for (word, section) in known {
+        if lower.starts_with(word) {
+            let rest = &trimmed[word.len()..];
+            let rest = rest.trim_start_matches(|c: char| c == '*' || c == '_' || c == ':' || c == '#' || c.is_whitespace());
+            // "Summary of the report is ..." is prose, not a heading: a heading
+            // is followed by a colon or markup, or ends the line.
+            let after = &trimmed[word.len()..];
+            let is_heading = after.is_empty()
+                || after.starts_with(':')
+                || after.starts_with('*')
+                || after.starts_with('_')
+                || after.trim().is_empty();
+            if is_heading {
+                return Some((section, rest.trim()));
+            }
+        }
+    }
+    None
+}
+
+/// Strip a bullet or list number ("- ", "* ", "• ", "1. ", "2) ") from a line.
+pub fn strip_bullet(line: &str) -> Option<&str> {
+    let t = line.trim();
+    for marker in ["- ", "* ", "• ", "· ", "– ", "+ "] {
+        if let Some(rest) = t.strip_prefix(marker) {
+            return Some(rest.trim());
+        }
+    }
+    let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 && digits < 3 {
+        let rest = &t[digits..];
+        if let Some(rest) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")) {
+            return Some(rest.trim());
+        }
+    }
+    None
+}
+
+fn clean_inline(text: &str) -> String {
+    let text = text.replace("**", "").replace("__", "");
+    let text = text.trim().trim_matches('"').trim();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every bulleted or numbered line of `text`, cleaned.
+pub fn bullets(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(strip_bullet)
+        .map(clean_inline)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
+    let mut section = Section::None;
+    let mut title = Vec::new();
+    let mut summary = Vec::new();
+    let mut points: Vec<String> = Vec::new();
+    for line in answer.lines() {
+        if let Some((s, rest)) = heading(line) {
+            section = s;
+            if !rest.is_empty() {
+                match s {
+                    Section::Title => title.push(rest.to_string()),
+                    Section::Summary => summary.push(rest.to_string()),
+                    Section::KeyPoints => points.extend(strip_bullet(rest).map(clean_inline)),
+                    Section::None => {}
+                }
+            }
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        match section {
+            Section::Title if title.is_empty() => title.push(line.to_string()),
+            // A title is one line; anything after it before a heading is summary.
+            Section::Title | Section::Summary => summary.push(line.to_string()),
+            Section::KeyPoints => match strip_bullet(line) {
+                Some(p) => points.push(clean_inline(p)),
+                // A wrapped bullet continues on the next line.
+                None => match points.last_mut() {
+                    Some(last) => {
+                        last.push(' ');
+                        last.push_str(&clean_inline(line));
+                    }
+                    None => points.push(clean_inline(line)),
+                },
+            },
+            Section::None => summary.push(line.to_string()),
+        }
+    }
+    ParsedBrief {
+        title: clean_inline(&title.join(" ")).trim_end_matches('.').to_string(),
+        summary: clean_inline(&summary.join(" ")),
+        key_points: dedupe_points(points.into_iter().filter(|p| !p.is_empty()).collect()),
+    }
+}
+
+fn word_set(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect()
+}
+
+/// Share of words two points have in common (Jaccard).
+fn overlap(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    let union = a.union(b).count();
+    if union == 0 {
+        return 1.0;
+    }
+    a.intersection(b).count() as f64 / union as f64
+}
+
+/// Points sharing this much of their vocabulary say the same thing.
+const NEAR_DUPLICATE: f64 = 0.7;
+
+/// Drop points that repeat an earlier one (same words, near enough).
+pub fn dedupe_points(points: Vec<String>) -> Vec<String> {
+    let mut kept: Vec<(String, HashSet<String>)> = Vec::new();
+    for p in points {
+        let words = word_set(&p);
+        if kept.iter().all(|(_, w)| overlap(w, &words) < NEAR_DUPLICATE) {
+            kept.push((p, words));
+        }
+    }
+    kept.into_iter().map(|(p, _)| p).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_requested_format() {
+        let a = "TITLE: Council conclusions on integration\nSUMMARY: The Council discussed integration.\nIt agreed on conclusions.\nKEY POINTS:\n- Sweden supports the conclusions.\n- The meeting was held on 12-13 June.\n";
+        let b = parse_brief_answer(a);
+        assert_eq!(b.title, "Council conclusions on integration");
+        assert_eq!(b.summary, "The Council discussed integration. It agreed on conclusions.");
+        assert_eq!(b.key_points, vec!["Sweden supports the conclusions.", "The meeting was held on 12-13 June."]);
+    }
+
+    #[test]
+    fn parses_markdown_headings_and_numbered_points() {
+        let a = "## **Title:** The report\n\n**Summary**\n\nA text.\n\n### Key Points\n1. First point.\n2) Second point,\n   wrapped.\n";
+        let b = parse_brief_answer(a);
+        assert_eq!(b.title, "The report");
+        assert_eq!(b.summary, "A text.");
+        assert_eq!(b.key_points, vec!["First point.", "Second point, wrapped."]);
+    }
+
+    #[test]
+    fn prose_starting_with_a_section_word_is_not_a_heading() {
+        let a = "TITLE: T\nSUMMARY:\nSummary statistics were published in 2011.\nKEY POINTS:\n- One.";
+        let b = parse_brief_answer(a);
+        assert_eq!(b.summary, "Summary statistics were published in 2011.");
+    }
+
+    #[test]
+    fn missing_sections_stay_empty() {
+        let b = parse_brief_answer("Just some text with no structure.");
+        assert_eq!(b.title, "");
+        assert_eq!(b.summary, "Just some text with no structure.");
+        assert!(b.key_points.is_empty());
+    }
+
+    #[test]
+    fn near_duplicates_are_removed_in_order() {
+        let points = vec![
+            "Sweden supports the proposed council conclusions.".to_string(),
+            "Sweden supports the proposed Council conclusions!".to_string(),
+            "The meeting took place in Potsdam.".to_string(),
+        ];
+        assert_eq!(
+            dedupe_points(points),
+            vec!["Sweden supports the proposed council conclusions.", "The meeting took place in Potsdam."]
+        );
+    }
+
+    #[test]
+    fn bullets_accepts_all_markers() {
+        assert_eq!(bullets("- a\n* b\n• c\n3. d\nplain\n10) e"), vec!["a", "b", "c", "d", "e"]);
+    }
+}
