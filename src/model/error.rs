@@ -1,0 +1,119 @@
+//! Errors of model resolution: manifests, caches, downloads, verification.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One source tried while resolving a model, and why it did not give a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceAttempt {
+    /// What was tried, e.g. "hub Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF".
+    pub source: String,
+    /// Why it gave nothing usable.
+    pub reason: String,
+}
+
+impl fmt::Display for SourceAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.reason)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("unknown model id `{id}`; known models: {known}")]
+    UnknownModel { id: String, known: String },
+
+    #[error("invalid model manifest {origin}: {reason}")]
+    BadManifest { origin: String, reason: String },
+
+    #[error("model file {path} does not exist; check the path given to --model-path")]
+    NotFound { path: PathBuf },
+
+    #[error("{path} is a folder with {count} .gguf files; pass exactly one file with --model-path")]
+    AmbiguousFolder { path: PathBuf, count: usize },
+
+    #[error("{path} is not a GGUF model file ({reason}); pass a .gguf file with --model-path")]
+    NotGguf { path: PathBuf, reason: String },
+
+    #[error("{path} is truncated: tensor `{tensor}` ends at byte {needed} but the file has {actual} bytes; download it again")]
+    Truncated { path: PathBuf, tensor: String, needed: u64, actual: u64 },
+
+    #[error("sha256 mismatch for {what}: expected {expected}, got {actual}; the file was not used")]
+    ChecksumMismatch { what: String, expected: String, actual: String },
+
+    #[error("size mismatch for {what}: expected {expected} bytes, got {actual}; the file was not used")]
+    SizeMismatch { what: String, expected: u64, actual: u64 },
+
+    #[error("the {source_name} of model `{id}` has no sha256 pin, so its file cannot be verified; pass --allow-unpinned (or set NORDBRIEF_ALLOW_UNPINNED=1) to trust the first download and record its hash, or add `sha256 = \"...\"` to the manifest")]
+    Unpinned { id: String, source_name: String },
+
+    #[error("{}", unavailable_message(.id, .attempts, .advice))]
+    Unavailable {
+        id: String,
+        attempts: Vec<SourceAttempt>,
+        /// What the user can do, given the sources this model has.
+        advice: Vec<String>,
+    },
+
+    #[error("model `{id}` is not in the cache; run `nordbrief models pull {id}`")]
+    NotCached { id: String },
+
+    #[error("pip mirror package {package}: {reason}")]
+    Mirror { package: String, reason: String },
+
+    #[error("cannot derive the converted file of model `{id}`: {reason}")]
+    Derive { id: String, reason: String },
+
+    #[error("another nordbrief process holds the lock {path}; wait for it to finish")]
+    Locked { path: PathBuf },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ModelError {
+    /// Wraps an I/O error with what was being done, naming the path.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        ModelError::Io { context: context.into(), source }
+    }
+}
+
+fn unavailable_message(id: &str, attempts: &[SourceAttempt], advice: &[String]) -> String {
+    let mut message = format!("model `{id}` could not be obtained from any source:");
+    for attempt in attempts {
+        message.push_str("\n  - ");
+        message.push_str(&attempt.to_string());
+    }
+    message.push_str("\nWhat you can do: ");
+    message.push_str(&advice.join("; "));
+    message.push_str(&format!("; then run `nordbrief models pull {id}` again"));
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_lists_every_attempt_and_the_way_out() {
+        let error = ModelError::Unavailable {
+            id: "m".into(),
+            attempts: vec![
+                SourceAttempt { source: "hub a/b".into(), reason: "offline".into() },
+                SourceAttempt { source: "pip mirror".into(), reason: "no pip".into() },
+            ],
+            advice: vec!["pass a local GGUF file with --model-path FILE".into(), "set HF_ENDPOINT".into()],
+        };
+        let text = error.to_string();
+        assert!(text.contains("hub a/b: offline"), "{text}");
+        assert!(text.contains("pip mirror: no pip"), "{text}");
+        assert!(text.contains("--model-path"), "{text}");
+        assert!(text.contains("HF_ENDPOINT"), "{text}");
+        assert!(text.contains("nordbrief models pull m"), "{text}");
+        assert!(text.contains("--model-path FILE; set HF_ENDPOINT; then"), "{text}");
+    }
+}
