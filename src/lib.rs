@@ -5,7 +5,6 @@
 //! [`brief`]; [`eval`] reads briefs and references beside them. [`facts`] and
 //! [`prompts`] are leaves anything above may use.
 
-#[cfg(any())] // TEMP until ingest lands
 pub mod batch;
 pub mod brief;
 pub mod eval;
@@ -13,6 +12,5 @@ pub mod facts;
 pub mod generate;
 pub mod ingest;
 pub mod model;
-#[cfg(any())] // TEMP until ingest and facts land
 pub mod pipeline;
 pub mod prompts;

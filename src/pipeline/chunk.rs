@@ -68,7 +68,7 @@ pub fn chunk(pieces: &[Piece], budget: usize, count: &dyn Fn(&str) -> usize) -> 
     let budget = budget.max(16);
     let mut chunks = Vec::new();
     let mut current = Chunk { paragraphs: Vec::new(), text: String::new(), tokens: 0 };
-    let mut flush = |current: &mut Chunk, chunks: &mut Vec<Chunk>| {
+    let flush = |current: &mut Chunk, chunks: &mut Vec<Chunk>| {
         if !current.text.is_empty() {
             current.tokens = count(&current.text);
             chunks.push(std::mem::replace(current, Chunk { paragraphs: Vec::new(), text: String::new(), tokens: 0 }));
@@ -139,10 +139,11 @@ mod tests {
 
     #[test]
     fn a_paragraph_longer_than_the_budget_is_split_at_sentences() {
-        let long = "One two three. Four five six. Seven eight nine. Ten eleven twelve.";
-        let chunks = chunk(&[piece(7, long)], 7, &words);
+        let sentence = |i: usize| format!("S{i} two three four five.");
+        let long = (1..=6).map(sentence).collect::<Vec<_>>().join(" ");
+        let chunks = chunk(&[piece(7, &long)], 16, &words);
         assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[0].text, "One two three. Four five six.");
+        assert_eq!(chunks[0].text, (1..=3).map(sentence).collect::<Vec<_>>().join(" "));
         assert_eq!(chunks[1].paragraphs, vec![7]);
     }
 

