@@ -41,6 +41,8 @@ enum Command {
     Brief(BriefArgs),
     /// Show a document as the model will see it: cleaned paragraphs, language, counts, rules fired.
     Inspect(InspectArgs),
+    /// Measure the model's speed here: load time, prefill and decode tok/s, peak memory.
+    Bench(BenchArgs),
     /// List, download or verify the models nordbrief knows.
     Models {
         #[command(subcommand)]
@@ -116,6 +118,30 @@ struct InspectArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct BenchArgs {
+    /// Prompt lengths to time prefill at.
+    #[arg(long, value_delimiter = ',', default_value = "512,2048")]
+    prefill: Vec<usize>,
+    /// New tokens to time decode over.
+    #[arg(long, default_value_t = 128)]
+    decode: usize,
+    /// Context lengths to time decode at.
+    #[arg(long, value_delimiter = ',', default_value = "16,4096")]
+    decode_context: Vec<usize>,
+    /// Runs per figure (the median is reported), after one warm-up.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Also time `brief` end to end on these documents (a fresh output folder, nothing skipped).
+    #[arg(long, value_name = "PATH")]
+    seeds: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
 #[derive(Subcommand)]
 enum ModelsCommand {
     /// Known models: id, size, whether cached and where.
@@ -170,14 +196,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Brief(args) => brief(args),
         Command::Inspect(args) => inspect(args),
+        Command::Bench(args) => bench(args),
         Command::Models { command } => models(command),
     }
 }
 
-fn set_threads(threads: Option<usize>) {
+fn set_threads(threads: Option<usize>) -> usize {
     // candle and rayon both read this before their first parallel call.
-    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    std::env::set_var("RAYON_NUM_THREADS", n.max(1).to_string());
+    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    n
 }
 
 fn resolve_model(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
@@ -367,6 +395,58 @@ fn inspect(args: InspectArgs) -> Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode> {
+    let threads = set_threads(args.model.threads);
+    let model = resolve_model(&args.model, false)?;
+    let mut loaded = nordbrief::model::load::load(&model.path)?;
+    // Scandinavian text from the seeds makes the token mix realistic.
+    let text = nordbrief::batch::collect_inputs(&[PathBuf::from("seeds")])
+        .ok()
+        .and_then(|paths| paths.first().and_then(|p| std::fs::read_to_string(p).ok()))
+        .unwrap_or_else(|| "Integrationspolitik har blivit en allt viktigare fråga i alla medlemsstater. ".repeat(50));
+    let config = nordbrief::bench::BenchConfig {
+        prefill_tokens: args.prefill.clone(),
+        decode_tokens: args.decode,
+        decode_contexts: args.decode_context.clone(),
+        runs: args.runs,
+        ..Default::default()
+    };
+    let report = nordbrief::bench::run(&mut loaded, &text, &config, threads)?;
+    drop(loaded);
+    let mut end_to_end = None;
+    if let Some(seeds) = &args.seeds {
+        let prompts = PromptSet::from_env()?;
+        let out = tempfile::tempdir()?;
+        let batch = BriefBatch {
+            inputs: vec![seeds.clone()],
+            out: out.path().to_path_buf(),
+            force: true,
+            shard: None,
+            model: &model,
+            options: BriefOptions::default(),
+            prompts: &prompts,
+        };
+        let start = std::time::Instant::now();
+        let outcomes = batch.run(&mut |_| {})?;
+        let seconds = start.elapsed().as_secs_f64();
+        let failed = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).count();
+        end_to_end = Some(serde_json::json!({ "documents": outcomes.len(), "failed": failed, "wall_seconds": seconds }));
+    }
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["model_id"] = serde_json::json!(model.id);
+        value["model_sha256"] = serde_json::json!(model.sha256);
+        value["brief_seeds"] = serde_json::json!(end_to_end);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("{}", report.to_table());
+        if let Some(e) = end_to_end {
+            println!("brief end to end: {} documents in {:.1}s ({} failed)", e["documents"], e["wall_seconds"].as_f64().unwrap_or(0.0), e["failed"]);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn human_size(bytes: u64) -> String {

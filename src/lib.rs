@@ -6,6 +6,7 @@
 //! [`prompts`] are leaves anything above may use.
 
 pub mod batch;
+pub mod bench;
 pub mod brief;
 pub mod eval;
 pub mod facts;
