@@ -376,10 +376,13 @@ pub enum BatchEvent<'a> {
     Planned { total: usize, to_do: usize },
     LoadingModel,
     Started { index: usize, total: usize, id: &'a str },
-    Stage(&'a crate::pipeline::Stage),
-    Generation(crate::generate::Progress),
+    Pipeline(&'a crate::pipeline::PipelineEvent),
     Finished(&'a DocumentOutcome),
 }
+
+/// Makes the generator when the batch first needs one (never, when every
+/// document is unchanged), and says how long loading took.
+pub type GeneratorLoader<'a> = Box<dyn FnOnce() -> Result<(Box<dyn crate::generate::Generator>, f64), BatchError> + 'a>;
 
 /// A batch of briefs: inputs, where they go, and how they are made.
 pub struct BriefBatch<'a> {
@@ -387,7 +390,8 @@ pub struct BriefBatch<'a> {
     pub out: PathBuf,
     pub force: bool,
     pub shard: Option<Shard>,
-    pub model: &'a crate::model::ResolvedModel,
+    /// The model as recorded in each brief and in the run key.
+    pub model: crate::brief::ModelInfo,
     pub options: crate::pipeline::BriefOptions,
     pub prompts: &'a crate::prompts::PromptSet,
 }
@@ -408,12 +412,9 @@ impl BriefBatch<'_> {
     }
 
     /// Brief every document that is new or changed; a document that fails is
-    /// reported and the rest go on. The model is loaded only if there is work.
-    pub fn run(&self, on_event: &mut dyn FnMut(BatchEvent)) -> Result<Vec<DocumentOutcome>, BatchError> {
-        use crate::generate::ModelGenerator;
+    /// reported and the rest go on. The generator is loaded only if there is work.
+    pub fn run(&self, load: GeneratorLoader, on_event: &mut dyn FnMut(BatchEvent)) -> Result<Vec<DocumentOutcome>, BatchError> {
         use crate::pipeline::{brief_document, BriefRequest};
-        use std::cell::RefCell;
-        use std::rc::Rc;
 
         let paths = collect_inputs(&self.inputs)?;
         let out = OutputDir::open(&self.out)?;
@@ -426,8 +427,9 @@ impl BriefBatch<'_> {
             }
             // Hashing the bytes here costs little and decides whether any
             // inference is needed at all.
-            let key = match std::fs::read(&path) {
-                Ok(bytes) => self.key(sha256_hex(&bytes)),
+            let (key, stdin_bytes) = match read_source(&path) {
+                // Standard input can be read only once: keep its bytes.
+                Ok(bytes) => (self.key(sha256_hex(&bytes)), (path.as_os_str() == "-").then_some(bytes)),
                 Err(e) => {
                     let o = DocumentOutcome { id, source: path, outcome: Outcome::Failed { reason: e.to_string() } };
                     on_event(BatchEvent::Finished(&o));
@@ -440,7 +442,7 @@ impl BriefBatch<'_> {
                 on_event(BatchEvent::Finished(&o));
                 outcomes.push(o);
             } else {
-                work.push((id, path, key));
+                work.push((id, path, stdin_bytes));
             }
         }
         on_event(BatchEvent::Planned { total: outcomes.len() + work.len(), to_do: work.len() });
@@ -449,31 +451,28 @@ impl BriefBatch<'_> {
         }
 
         on_event(BatchEvent::LoadingModel);
-        let loaded = crate::model::load::load(&self.model.path)?;
-        let load_seconds = loaded.load_seconds;
-        // Generation progress is forwarded through a shared slot because the
-        // generator outlives each call of `on_event`.
-        let pending: Rc<RefCell<Option<crate::generate::Progress>>> = Rc::new(RefCell::new(None));
-        let slot = Rc::clone(&pending);
-        let mut generator = ModelGenerator::new(loaded).with_progress(move |p| *slot.borrow_mut() = Some(p));
-        let model_info = crate::brief::ModelInfo { id: self.model.id.clone(), sha256: self.model.sha256.clone() };
+        let (mut generator, load_seconds) = load()?;
         let total = work.len();
-        for (index, (id, path, key)) in work.into_iter().enumerate() {
+        for (index, (id, path, stdin_bytes)) in work.into_iter().enumerate() {
             on_event(BatchEvent::Started { index: index + 1, total, id: &id });
             let start = std::time::Instant::now();
-            let result = crate::ingest::ingest_path(&path)
+            // Read again (a file may have changed since planning): the key
+            // records exactly the bytes that were briefed.
+            let bytes = match stdin_bytes {
+                Some(b) => Ok(b),
+                None => read_source(&path).map_err(|e| e.to_string()),
+            };
+            let key = bytes.as_ref().map(|b| self.key(sha256_hex(b))).ok();
+            let result = bytes.and_then(|bytes| {
+                crate::ingest::ingest_bytes(&path.to_string_lossy(), &bytes).map_err(|e| e.to_string())
+            });
+            let result = result.and_then(|doc| {
+                let request = BriefRequest { id: id.clone(), document: &doc, model: self.model.clone(), load_seconds };
+                brief_document(generator.as_mut(), self.prompts, &request, &self.options, &mut |e| {
+                    on_event(BatchEvent::Pipeline(&e))
+                })
                 .map_err(|e| e.to_string())
-                .and_then(|doc| {
-                    let request = BriefRequest { id: id.clone(), document: &doc, model: model_info.clone(), load_seconds };
-                    let mut on_stage = |s: crate::pipeline::Stage| {
-                        on_event(BatchEvent::Stage(&s));
-                        if let Some(p) = pending.borrow_mut().take() {
-                            on_event(BatchEvent::Generation(p));
-                        }
-                    };
-                    brief_document(&mut generator, self.prompts, &request, &self.options, &mut on_stage)
-                        .map_err(|e| e.to_string())
-                });
+            });
             let outcome = match result {
                 Ok(brief) => {
                     let json = serde_json::to_vec_pretty(&brief).expect("brief serialises");
@@ -481,7 +480,7 @@ impl BriefBatch<'_> {
                     out.write_atomic(&format!("{id}.md"), brief.to_markdown().as_bytes())?;
                     // Recorded only once both outputs are in place, so a kill
                     // between the writes makes the next run redo this document.
-                    manifest.documents.insert(id.clone(), key);
+                    manifest.documents.insert(id.clone(), key.expect("bytes were read"));
                     manifest.save(&out)?;
                     Outcome::Done { seconds: start.elapsed().as_secs_f64(), warnings: brief.warnings.len() }
                 }
@@ -493,4 +492,27 @@ impl BriefBatch<'_> {
         }
         Ok(outcomes)
     }
+}
+
+/// The bytes of a source (standard input for `-`), refusing anything larger
+/// than the ingest stage accepts before reading it all into memory.
+fn read_source(path: &Path) -> Result<Vec<u8>, crate::ingest::IngestError> {
+    use crate::ingest::{IngestError, MAX_INPUT_BYTES};
+    use std::io::Read;
+    let name = path.to_string_lossy().to_string();
+    let io = |source| IngestError::Io { path: name.clone(), source };
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().lock().take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    } else {
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > MAX_INPUT_BYTES {
+            return Err(IngestError::TooLarge { path: name, bytes: len, limit: MAX_INPUT_BYTES });
+        }
+        File::open(path).map_err(io)?.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    }
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(IngestError::TooLarge { path: name, bytes: bytes.len() as u64, limit: MAX_INPUT_BYTES });
+    }
+    Ok(bytes)
 }

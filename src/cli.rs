@@ -8,10 +8,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nordbrief::batch::{BatchEvent, BriefBatch, Outcome, Shard};
-use nordbrief::generate::Progress;
+use nordbrief::batch::{BatchEvent, BriefBatch, GeneratorLoader, Outcome, Shard};
+use nordbrief::brief::ModelInfo;
+use nordbrief::generate::{Generator, ModelGenerator, Progress, ScriptedGenerator};
 use nordbrief::model::{self, ResolveOptions, ResolvedModel};
-use nordbrief::pipeline::{BriefOptions, Stage};
+use nordbrief::pipeline::{BriefOptions, PipelineEvent, Stage};
 use nordbrief::prompts::PromptSet;
 
 /// Exit codes, as documented in the README.
@@ -64,6 +65,9 @@ struct ModelArgs {
     /// CPU threads for inference [default: all cores].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Answer from a JSON file of canned answers instead of a model (for testing the pipeline).
+    #[arg(long, hide = true, value_name = "FILE", conflicts_with_all = ["model", "model_path"])]
+    scripted_answers: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -220,6 +224,26 @@ fn resolve_model(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
     model::resolve(&manifest, &opts).with_context(|| format!("cannot obtain model `{id}`"))
 }
 
+/// What the brief records as its model, and how to load the generator when
+/// there is work: the real model, or canned answers for tests.
+fn generator_loader(args: &ModelArgs, quiet: bool) -> Result<(ModelInfo, GeneratorLoader<'static>)> {
+    if let Some(path) = &args.scripted_answers {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let scripted: ScriptedGenerator =
+            serde_json::from_slice(&bytes).with_context(|| format!("{} is not a scripted-answers file", path.display()))?;
+        let info = ModelInfo { id: "scripted".into(), sha256: nordbrief::batch::sha256_hex(&bytes) };
+        return Ok((info, Box::new(move || Ok((Box::new(scripted) as Box<dyn Generator>, 0.0)))));
+    }
+    let model = resolve_model(args, quiet)?;
+    let info = ModelInfo { id: model.id.clone(), sha256: model.sha256.clone() };
+    let loader: GeneratorLoader = Box::new(move || {
+        let loaded = nordbrief::model::load::load(&model.path)?;
+        let seconds = loaded.load_seconds;
+        Ok((Box::new(ModelGenerator::new(loaded)) as Box<dyn Generator>, seconds))
+    });
+    Ok((info, loader))
+}
+
 fn brief_options(args: &BriefArgs) -> Result<BriefOptions> {
     if args.context_budget < 256 {
         bail!("--context-budget {} is too small; use at least 256 tokens", args.context_budget);
@@ -282,7 +306,7 @@ impl Display {
                     self.log(format!("[{index}/{total}] {id}"));
                 }
             }
-            BatchEvent::Stage(stage) => {
+            BatchEvent::Pipeline(PipelineEvent::Stage(stage)) => {
                 if let Some(bar) = &self.bar {
                     let what = match stage {
                         Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
@@ -294,8 +318,8 @@ impl Display {
                     bar.set_message(format!("{doc} · {what}"));
                 }
             }
-            BatchEvent::Generation(p) => {
-                if let (Some(bar), Progress::Prefill { done, total }) = (&self.bar, p) {
+            BatchEvent::Pipeline(PipelineEvent::Generation(p)) => {
+                if let (Some(bar), Progress::Prefill { done, total }) = (&self.bar, *p) {
                     bar.set_message(format!("{} · reading {done}/{total} tokens", bar.message().split(" · ").next().unwrap_or_default()));
                 }
             }
@@ -331,7 +355,7 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
     if single && documents.len() > 1 {
         bail!("{} documents given; pass --out DIR to write one brief per document", documents.len());
     }
-    let model = resolve_model(&args.model, args.quiet)?;
+    let (model_info, load) = generator_loader(&args.model, args.quiet)?;
     let scratch;
     let out = match &args.out {
         Some(dir) => dir.clone(),
@@ -345,12 +369,12 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
         out: out.clone(),
         force: args.force || single,
         shard: args.shard,
-        model: &model,
+        model: model_info,
         options,
         prompts: &prompts,
     };
     let mut display = Display::new(args.quiet || single);
-    let outcomes = batch.run(&mut |e| display.event(e))?;
+    let outcomes = batch.run(load, &mut |e| display.event(e))?;
     display.finish();
     let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).collect();
     if single {
@@ -419,17 +443,18 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     if let Some(seeds) = &args.seeds {
         let prompts = PromptSet::from_env()?;
         let out = tempfile::tempdir()?;
+        let (model_info, load) = generator_loader(&args.model, true)?;
         let batch = BriefBatch {
             inputs: vec![seeds.clone()],
             out: out.path().to_path_buf(),
             force: true,
             shard: None,
-            model: &model,
+            model: model_info,
             options: BriefOptions::default(),
             prompts: &prompts,
         };
         let start = std::time::Instant::now();
-        let outcomes = batch.run(&mut |_| {})?;
+        let outcomes = batch.run(load, &mut |_| {})?;
         let seconds = start.elapsed().as_secs_f64();
         let failed = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).count();
         end_to_end = Some(serde_json::json!({ "documents": outcomes.len(), "failed": failed, "wall_seconds": seconds }));

@@ -85,6 +85,7 @@ pub trait Generator {
         &mut self,
         messages: &[ChatMessage],
         settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError>;
     /// Tokens `text` takes, to plan chunks within the context budget.
     fn count_tokens(&self, text: &str) -> usize;
@@ -95,27 +96,15 @@ pub struct ModelGenerator {
     model: LoadedModel,
     /// The tokens whose keys and values sit in the model's cache.
     cached_tokens: Vec<u32>,
-    progress: Option<Box<dyn FnMut(Progress)>>,
 }
 
 impl ModelGenerator {
     pub fn new(model: LoadedModel) -> Self {
-        Self { model, cached_tokens: Vec::new(), progress: None }
-    }
-
-    pub fn with_progress(mut self, progress: impl FnMut(Progress) + 'static) -> Self {
-        self.progress = Some(Box::new(progress));
-        self
+        Self { model, cached_tokens: Vec::new() }
     }
 
     pub fn model(&self) -> &LoadedModel {
         &self.model
-    }
-
-    fn report(&mut self, p: Progress) {
-        if let Some(cb) = self.progress.as_mut() {
-            cb(p);
-        }
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, GenerateError> {
@@ -129,7 +118,12 @@ impl ModelGenerator {
 
     /// Read `prompt` into the cache, reusing the longest cached prefix, and
     /// return the logits after its last token.
-    fn prefill(&mut self, prompt: &[u32], batch: usize) -> Result<(Tensor, usize), GenerateError> {
+    fn prefill(
+        &mut self,
+        prompt: &[u32],
+        batch: usize,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(Tensor, usize), GenerateError> {
         let common = self
             .cached_tokens
             .iter()
@@ -146,7 +140,7 @@ impl ModelGenerator {
             logits = Some(self.model.network.forward(piece)?);
             self.cached_tokens.extend_from_slice(piece);
             done += piece.len();
-            self.report(Progress::Prefill { done, total: prompt.len() });
+            progress(Progress::Prefill { done, total: prompt.len() });
         }
         let logits = logits.expect("prompt has at least one token to read");
         Ok((logits, reuse))
@@ -158,6 +152,7 @@ impl Generator for ModelGenerator {
         &mut self,
         messages: &[ChatMessage],
         settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError> {
         let prompt_text = self.model.template.render(messages)?;
         let prompt = self.encode(&prompt_text)?;
@@ -170,7 +165,7 @@ impl Generator for ModelGenerator {
         }
 
         let prefill_start = Instant::now();
-        let (mut logits, reused) = self.prefill(&prompt, settings.prefill_batch)?;
+        let (mut logits, reused) = self.prefill(&prompt, settings.prefill_batch, progress)?;
         let prefill_seconds = prefill_start.elapsed().as_secs_f64();
 
         let sampling = if settings.temperature <= 0.0 {
@@ -200,7 +195,7 @@ impl Generator for ModelGenerator {
                 break;
             }
             generated.push(next);
-            self.report(Progress::Decode { generated: generated.len(), max: settings.max_new_tokens });
+            progress(Progress::Decode { generated: generated.len(), max: settings.max_new_tokens });
             if generated.len() == settings.max_new_tokens {
                 break;
             }
@@ -230,5 +225,69 @@ impl Generator for ModelGenerator {
 
     fn context_length(&self) -> usize {
         self.model.network.context_length()
+    }
+}
+
+/// A generator with canned answers, for testing the pipeline and batch runs
+/// without a model. Prompts that ask for notes on a part get the `notes`
+/// answers, all others the `brief` answers; each list is used in order and
+/// its last answer repeats.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScriptedGenerator {
+    pub brief: Vec<String>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Pause per answer, so tests can interrupt a run mid-way.
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(skip)]
+    pub calls: Vec<Vec<ChatMessage>>,
+}
+
+impl ScriptedGenerator {
+    fn pick(list: &[String], used: usize) -> String {
+        list.get(used).or(list.last()).cloned().unwrap_or_default()
+    }
+}
+
+impl Generator for ScriptedGenerator {
+    fn generate(
+        &mut self,
+        messages: &[ChatMessage],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Generation, GenerateError> {
+        let is_notes = messages.iter().any(|m| m.role == "user" && m.content.contains("\nPART "));
+        let used = self
+            .calls
+            .iter()
+            .filter(|c| c.iter().any(|m| m.role == "user" && m.content.contains("\nPART ")) == is_notes)
+            .count();
+        self.calls.push(messages.to_vec());
+        let text = if is_notes { Self::pick(&self.notes, used) } else { Self::pick(&self.brief, used) };
+        if self.delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
+        }
+        let prompt_tokens = self.count_tokens(&messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n"));
+        progress(Progress::Prefill { done: prompt_tokens, total: prompt_tokens });
+        let generated_tokens = self.count_tokens(&text).min(settings.max_new_tokens);
+        Ok(Generation {
+            text,
+            prompt_tokens,
+            reused_prompt_tokens: 0,
+            generated_tokens,
+            prefill_seconds: 0.0,
+            decode_seconds: 0.0,
+            stop: StopReason::EndOfTurn,
+        })
+    }
+
+    /// Words stand in for tokens.
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+
+    fn context_length(&self) -> usize {
+        32_768
     }
 }

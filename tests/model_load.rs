@@ -59,12 +59,12 @@ fn greedy_generation_is_reproducible_and_prefix_reuse_does_not_change_it() {
         ChatMessage::system("You translate Swedish into English."),
         ChatMessage::user("Översätt: Sverige stöder de föreslagna rådsslutsatserna."),
     ];
-    let first = generator.generate(&messages, &settings).unwrap();
+    let first = generator.generate(&messages, &settings, &mut |_| {}).unwrap();
     assert_eq!(first.reused_prompt_tokens, 0);
     assert!(first.generated_tokens > 0 && !first.text.trim().is_empty());
     // The same prompt again reuses all but its last token from the cache and
     // reads that one token alone, so only a batch shape differs.
-    let second = generator.generate(&messages, &settings).unwrap();
+    let second = generator.generate(&messages, &settings, &mut |_| {}).unwrap();
     assert_eq!(second.reused_prompt_tokens, second.prompt_tokens - 1);
     assert_eq!(second.text, first.text);
     assert!(first.text.to_lowercase().contains("sweden"), "{}", first.text);

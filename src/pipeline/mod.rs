@@ -59,6 +59,13 @@ pub enum Stage {
     Brief { attempt: usize },
 }
 
+/// What the pipeline reports as it goes.
+#[derive(Debug, Clone)]
+pub enum PipelineEvent {
+    Stage(Stage),
+    Generation(crate::generate::Progress),
+}
+
 /// Everything the pipeline needs to know about the document beyond its text.
 pub struct BriefRequest<'a> {
     pub id: String,
@@ -111,21 +118,22 @@ struct Briefer<'a> {
     language: String,
     totals: Totals,
     warnings: Vec<String>,
-    on_stage: &'a mut dyn FnMut(Stage),
+    on_event: &'a mut dyn FnMut(PipelineEvent),
 }
 
 impl Briefer<'_> {
     fn ask(&mut self, system: &str, user: &str, max_new_tokens: usize) -> Result<Generation, PipelineError> {
         let messages = [ChatMessage::system(system), ChatMessage::user(user)];
         let settings = GenerationSettings { max_new_tokens, ..self.options.settings.clone() };
-        let generation = self.generator.generate(&messages, &settings)?;
+        let on_event = &mut *self.on_event;
+        let generation = self.generator.generate(&messages, &settings, &mut |p| on_event(PipelineEvent::Generation(p)))?;
         self.totals.add(&generation);
         Ok(generation)
     }
 
     /// English notes on one chunk, asked again once if they are not English.
     fn notes(&mut self, text: &str, part: usize, parts: usize) -> Result<Vec<String>, PipelineError> {
-        (self.on_stage)(Stage::Notes { part, parts });
+        (self.on_event)(PipelineEvent::Stage(Stage::Notes { part, parts }));
         let system = self.prompts.render("notes.system", context! {})?;
         let mut notes = Vec::new();
         for strict in [false, true] {
@@ -184,7 +192,7 @@ impl Briefer<'_> {
         let mut unsupported: Vec<String> = Vec::new();
         let mut parsed = ParsedBrief::default();
         for attempt in 1..=3 {
-            (self.on_stage)(Stage::Brief { attempt });
+            (self.on_event)(PipelineEvent::Stage(Stage::Brief { attempt }));
             let user = self.prompts.render(
                 "brief.user",
                 context! { language => &self.language, document, notes, strict, unsupported_facts => &unsupported },
@@ -221,7 +229,7 @@ pub fn brief_document(
     prompts: &PromptSet,
     request: &BriefRequest,
     options: &BriefOptions,
-    on_stage: &mut dyn FnMut(Stage),
+    on_event: &mut dyn FnMut(PipelineEvent),
 ) -> Result<Brief, PipelineError> {
     let start = Instant::now();
     let doc = request.document;
@@ -245,7 +253,7 @@ pub fn brief_document(
             doc.language.confidence * 100.0
         ));
     }
-    let mut briefer = Briefer { generator, prompts, options, language, totals: Totals::default(), warnings, on_stage };
+    let mut briefer = Briefer { generator, prompts, options, language, totals: Totals::default(), warnings, on_event };
     let (parsed, chunks) = if body_tokens <= options.context_budget {
         (briefer.brief(Some(&body), None, &source)?, 1)
     } else {
@@ -304,4 +312,110 @@ pub fn brief_document(
         },
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::ScriptedGenerator;
+
+    const SWEDISH: &str = "Rådets möte den 12-13 juni\n\nSverige stöder de föreslagna rådsslutsatserna om integration. \
+        Vid ett informellt möte i Potsdam den 10-11 maj diskuterade EU:s integrationsministrar samarbetet.\n\n\
+        Utgångspunkten är de gemensamma grundläggande principerna som rådet antog i november 2004.";
+
+    const GOOD: &str = "TITLE: Council conclusions on integration\nSUMMARY: Sweden supports the proposed Council conclusions on integration. \
+        At an informal meeting in Potsdam on 10-11 May, the EU integration ministers discussed cooperation.\n\
+        KEY POINTS:\n- Sweden supports the proposed conclusions on integration policy.\n- The ministers met informally in Potsdam on 10-11 May.\n\
+        - The common basic principles were adopted by the Council in November 2004.\n";
+
+    fn document(text: &str) -> Document {
+        crate::ingest::ingest_bytes("doc.txt", text.as_bytes()).unwrap()
+    }
+
+    fn run(generator: &mut ScriptedGenerator, doc: &Document, options: &BriefOptions) -> Brief {
+        let prompts = PromptSet::builtin().unwrap();
+        let request = BriefRequest { id: "doc".into(), document: doc, model: ModelInfo::default(), load_seconds: 0.0 };
+        brief_document(generator, &prompts, &request, options, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn a_short_document_is_briefed_in_one_call_naming_its_language() {
+        let mut g = ScriptedGenerator { brief: vec![GOOD.into()], ..Default::default() };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        assert_eq!(g.calls.len(), 1);
+        assert!(g.calls[0][1].content.contains("written in Swedish"));
+        assert!(g.calls[0][1].content.contains("Potsdam den 10-11 maj"));
+        assert_eq!(brief.title, "Council conclusions on integration");
+        assert_eq!(brief.key_points.len(), 3);
+        assert_eq!(brief.language.code, "swe");
+        assert_eq!(brief.generation.chunks, 1);
+        // Only the short summary is worth a warning.
+        assert_eq!(brief.warnings.len(), 1, "{:?}", brief.warnings);
+        assert!(brief.warnings[0].contains("summary has"));
+    }
+
+    #[test]
+    fn a_long_document_goes_through_notes_that_reach_its_last_part() {
+        let mut text = String::new();
+        for i in 1..=40 {
+            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
+        }
+        text.push_str("Konklusion. Samarbejdet med Tunesien og Jordan fortsætter efter 2013.\n");
+        let notes: Vec<String> = (1..=10).map(|i| format!("- Note {i} on the work of the government.")).collect();
+        let mut g = ScriptedGenerator { brief: vec![GOOD.into()], notes, ..Default::default() };
+        let options = BriefOptions { context_budget: 256, ..BriefOptions::default() };
+        let brief = run(&mut g, &document(&text), &options);
+        let note_calls: Vec<_> = g.calls.iter().filter(|c| c[1].content.contains("\nPART ")).collect();
+        assert!(note_calls.len() >= 2, "{} note calls", note_calls.len());
+        assert_eq!(brief.generation.chunks, note_calls.len());
+        // The last part read holds the conclusion, and the reduce prompt holds every part's notes.
+        assert!(note_calls.last().unwrap()[1].content.contains("Tunesien og Jordan"));
+        let reduce = &g.calls.last().unwrap()[1].content;
+        assert!(reduce.contains("NOTES:") && !reduce.contains("DOCUMENT:"));
+        assert!(reduce.contains(&format!("Part {0} of {0}:", note_calls.len())));
+    }
+
+    #[test]
+    fn a_non_english_brief_is_asked_again_strictly_then_warned() {
+        let swedish = "TITLE: Rådets slutsatser\nSUMMARY: Sverige stöder de föreslagna rådsslutsatserna om integration och samarbete mellan medlemsstaterna.\n\
+            KEY POINTS:\n- Sverige stöder de föreslagna slutsatserna om integrationen.\n- Mötet hölls i Potsdam den 10-11 maj med ministrarna.\n- Principerna antogs av rådet i november 2004.";
+        let mut g = ScriptedGenerator { brief: vec![swedish.into()], ..Default::default() };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        assert!(g.calls.len() >= 2);
+        assert!(g.calls[1][1].content.contains("not entirely in English"));
+        assert!(brief.warnings.iter().any(|w| w.contains("not in English")), "{:?}", brief.warnings);
+    }
+
+    #[test]
+    fn an_invented_fact_is_named_in_a_second_request_and_fixed() {
+        let invented = GOOD.replace("in November 2004", "in November 2019 by Minister Lars Eriksson");
+        let mut g = ScriptedGenerator { brief: vec![invented, GOOD.into()], ..Default::default() };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        assert_eq!(g.calls.len(), 2);
+        let retry = &g.calls[1][1].content;
+        assert!(retry.contains("2019") && retry.contains("Lars Eriksson"), "{retry}");
+        assert!(brief.key_points.iter().any(|p| p.contains("November 2004")));
+        assert!(!brief.warnings.iter().any(|w| w.contains("not found in the source")));
+    }
+
+    #[test]
+    fn a_persistent_invented_fact_is_kept_with_a_warning_naming_it() {
+        let invented = GOOD.replace("in November 2004", "in November 2019");
+        let mut g = ScriptedGenerator { brief: vec![invented], ..Default::default() };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let warning = brief.warnings.iter().find(|w| w.contains("not found in the source")).expect("a warning");
+        assert!(warning.contains("2019"), "{warning}");
+    }
+
+    #[test]
+    fn a_document_without_text_is_an_error() {
+        let mut doc = document(SWEDISH);
+        doc.paragraphs.clear();
+        let prompts = PromptSet::builtin().unwrap();
+        let request = BriefRequest { id: "d".into(), document: &doc, model: ModelInfo::default(), load_seconds: 0.0 };
+        let mut g = ScriptedGenerator::default();
+        let err = brief_document(&mut g, &prompts, &request, &BriefOptions::default(), &mut |_| {});
+        assert!(matches!(err, Err(PipelineError::EmptyDocument { .. })));
+        assert!(g.calls.is_empty());
+    }
 }
