@@ -40,10 +40,20 @@ struct Cli {
 enum Command {
     /// Brief documents: print one brief, or write DIR/<id>.json and DIR/<id>.md for many.
     Brief(BriefArgs),
+    /// One English Markdown briefing across all briefs in a folder (no model needed).
+    Digest {
+        /// A folder of briefs written by `nordbrief brief --out`.
+        dir: PathBuf,
+        /// Write the digest here instead of printing it.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Show a document as the model will see it: cleaned paragraphs, language, counts, rules fired.
     Inspect(InspectArgs),
     /// Measure the model's speed here: load time, prefill and decode tok/s, peak memory.
     Bench(BenchArgs),
+    /// Score briefs against hand-written references (report.json, report.md, report.html); `compare` two reports; score translations.
+    Eval(EvalArgs),
     /// List, download or verify the models nordbrief knows.
     Models {
         #[command(subcommand)]
@@ -200,8 +210,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Brief(args) => brief(args),
         Command::Inspect(args) => inspect(args),
+        Command::Digest { dir, out } => digest(&dir, out.as_deref()),
         Command::Bench(args) => bench(args),
         Command::Models { command } => models(command),
+        Command::Eval(args) => eval(args),
     }
 }
 
@@ -401,6 +413,31 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
 }
 
+fn digest(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<ExitCode> {
+    let mut briefs = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the folder {}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        if path.extension().is_none_or(|e| e != "json") || path.file_name().is_some_and(|n| n == nordbrief::batch::RUN_MANIFEST) {
+            continue;
+        }
+        // Other JSON (a report, say) is not a brief: skip it quietly.
+        if let Ok(brief) = serde_json::from_slice::<nordbrief::brief::Brief>(&std::fs::read(&path)?) {
+            briefs.push(brief);
+        }
+    }
+    if briefs.is_empty() {
+        bail!("no briefs in {}; write some with `nordbrief brief PATH --out {}`", dir.display(), dir.display());
+    }
+    let md = nordbrief::brief::digest::digest(&briefs);
+    match out {
+        Some(path) => std::fs::write(path, md).with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{md}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn inspect(args: InspectArgs) -> Result<ExitCode> {
     let mut failed = false;
     for file in &args.files {
@@ -521,4 +558,123 @@ fn models(command: ModelsCommand) -> Result<ExitCode> {
             Ok(if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
         }
     }
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct EvalArgs {
+    #[command(subcommand)]
+    command: Option<EvalCommand>,
+    /// Folder of briefs (<id>.json, as `nordbrief brief --out DIR` writes them).
+    #[arg(long, value_name = "DIR", required = true)]
+    briefs: Option<PathBuf>,
+    /// Folder of hand-written references (<id>.json).
+    #[arg(long, value_name = "DIR", default_value = "eval/references")]
+    references: PathBuf,
+    /// Where <id>.txt sources are looked for when a brief's source path does not exist.
+    #[arg(long, value_name = "DIR", default_value = "seeds")]
+    sources: PathBuf,
+    /// Folder for report.json, report.md and report.html [default: the briefs folder].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Exit 1 when the mean of METRIC is below VALUE, e.g. rouge_lsum=0.2 (repeatable).
+    #[arg(long, value_name = "METRIC=VALUE", value_delimiter = ',')]
+    fail_under: Vec<nordbrief::eval::report::Floor>,
+    /// Read more floors from a TOML file with a [fail_under] table, e.g. eval/floor.toml.
+    #[arg(long, value_name = "FILE")]
+    floor: Option<PathBuf>,
+    /// Print report.json instead of the Markdown table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Print the deltas (B − A) of two report.json files, per metric and document.
+    Compare {
+        a: PathBuf,
+        b: PathBuf,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score English translations of NTREX-128 with chrF++ and BLEU, per language, by sentence and by document.
+    Translate(EvalTranslateArgs),
+}
+
+#[derive(Args)]
+struct EvalTranslateArgs {
+    /// The NTREX-128 folder (ntrex128.<lang>.txt, DOCUMENT_IDS.tsv).
+    #[arg(long, value_name = "DIR", default_value = "../shared/data/ntrex128")]
+    data: PathBuf,
+    /// Source languages to score.
+    #[arg(long, value_delimiter = ',', default_value = "swe,dan,nob,nno")]
+    langs: Vec<String>,
+    /// Leading lines scored sentence by sentence.
+    #[arg(long, default_value_t = 250)]
+    lines: usize,
+    /// Leading news documents scored whole.
+    #[arg(long, default_value_t = 10)]
+    documents: usize,
+    /// Folder of finished English translations, <lang>.txt, one line per NTREX line.
+    #[arg(long, value_name = "DIR", required = true)]
+    hypotheses: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn eval(args: EvalArgs) -> Result<ExitCode> {
+    use nordbrief::eval::{report, run};
+    match args.command {
+        Some(EvalCommand::Compare { a, b, json }) => {
+            let comparison = report::compare(&run::read_report(&a)?, &run::read_report(&b)?);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&comparison)?);
+            } else {
+                println!("A = {}\nB = {}\n\n{}", a.display(), b.display(), comparison.to_table().trim_end());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(EvalCommand::Translate(t)) => return eval_translate(t),
+        None => {}
+    }
+    let Some(briefs) = args.briefs else { bail!("--briefs DIR is required") };
+    let mut floors = args.fail_under.clone();
+    if let Some(path) = &args.floor {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the floor file {}", path.display()))?;
+        floors.extend(report::Floor::from_toml(&text).with_context(|| format!("{} is not a valid floor file", path.display()))?);
+    }
+    let options = run::EvalOptions {
+        references_dir: args.references,
+        sources_dir: args.sources,
+        ..run::EvalOptions::new(briefs.clone())
+    };
+    let evaluation = run::evaluate(&options)?;
+    let out = args.out.unwrap_or(briefs);
+    let files = run::write_reports(&evaluation, &out)?;
+    if args.json {
+        println!("{}", std::fs::read_to_string(&files.json)?.trim_end());
+    } else {
+        println!("{}", evaluation.to_markdown().trim_end());
+    }
+    eprintln!("wrote {}, {} and {}", files.json.display(), files.markdown.display(), files.html.display());
+    let failures = report::check_floors(&evaluation.means, &floors);
+    for failure in &failures {
+        eprintln!("FAIL: {failure}");
+    }
+    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+}
+
+fn eval_translate(args: EvalTranslateArgs) -> Result<ExitCode> {
+    use nordbrief::eval::translation;
+    let data = translation::Ntrex::load(&args.data, &args.langs)?;
+    let plan = translation::TranslationPlan { lines: args.lines, documents: args.documents };
+    let report = translation::evaluate_translation(&data, plan, &mut translation::hypotheses_from_dir(&args.hypotheses))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.to_table().trim_end());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -224,3 +224,20 @@ fn a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it() {
     assert!(first.wait().unwrap().success());
     assert_complete_and_clean(&out, 4);
 }
+
+#[test]
+fn digest_reads_the_briefs_of_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = scripted(dir.path(), 0);
+    let inbox = inbox(dir.path(), false);
+    let out = dir.path().join("out");
+    nordbrief().arg("brief").arg(&inbox).arg("--out").arg(&out).arg("--scripted-answers").arg(&answers).assert().success();
+    let output = nordbrief().arg("digest").arg(&out).output().unwrap();
+    assert!(output.status.success());
+    let md = String::from_utf8_lossy(&output.stdout);
+    assert!(md.starts_with("# Digest of 4 documents"), "{md}");
+    assert!(md.contains("## Swedish (3)") && md.contains("## Norwegian (bokmål) (1)"), "{md}");
+    assert!(md.contains("integration policy — 4 documents"), "{md}");
+    let empty = tempfile::tempdir().unwrap();
+    nordbrief().arg("digest").arg(empty.path()).assert().code(2);
+}

@@ -1,6 +1,8 @@
 //! The brief: what nordbrief produces for one document, with its JSON
 //! (serde) and Markdown renderings.
 
+pub mod digest;
+
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON brief schema; bump when a field changes meaning.
@@ -105,7 +107,7 @@ impl Brief {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> Brief {
