@@ -224,7 +224,8 @@ pub struct RunKey {
     pub settings_sha256: String,
 }
 
-/// `DIR/nordbrief-run.json`: the key of every document done in DIR.
+/// `DIR/nordbrief-run.json` (or `nordbrief-<kind>-run.json`): the key of
+/// every document done in DIR by one kind of job.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunManifest {
     pub documents: BTreeMap<String, RunKey>,
@@ -232,19 +233,28 @@ pub struct RunManifest {
 
 pub const RUN_MANIFEST: &str = "nordbrief-run.json";
 
+/// The manifest file of a kind of job ("brief" keeps the plain name).
+pub fn manifest_name(kind: &str) -> String {
+    if kind == "brief" {
+        RUN_MANIFEST.to_string()
+    } else {
+        format!("nordbrief-{kind}-run.json")
+    }
+}
+
 impl RunManifest {
     /// The manifest in `dir`, or an empty one when it is missing or unreadable
     /// (then everything is simply done again).
-    pub fn load(dir: &Path) -> Self {
-        std::fs::read(dir.join(RUN_MANIFEST))
+    pub fn load(dir: &Path, kind: &str) -> Self {
+        std::fs::read(dir.join(manifest_name(kind)))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }
 
-    pub fn save(&self, out: &OutputDir) -> Result<(), BatchError> {
+    pub fn save(&self, out: &OutputDir, kind: &str) -> Result<(), BatchError> {
         let json = serde_json::to_vec_pretty(self).expect("manifest serialises");
-        out.write_atomic(RUN_MANIFEST, &json).map(|_| ())
+        out.write_atomic(&manifest_name(kind), &json).map(|_| ())
     }
 
     /// Whether `id` was done with `key` and its outputs are all still there.
@@ -380,45 +390,59 @@ pub enum BatchEvent<'a> {
     Finished(&'a DocumentOutcome),
 }
 
-/// Makes the generator when the batch first needs one (never, when every
-/// document is unchanged), and says how long loading took.
-pub type GeneratorLoader<'a> = Box<dyn FnOnce() -> Result<(Box<dyn crate::generate::Generator>, f64), BatchError> + 'a>;
+/// The work done on each document of a batch, once its generator is loaded.
+pub trait DocumentTask {
+    /// The files to write for one document (plain names, e.g. `<id>.json`)
+    /// and how many warnings they carry; an error fails this document only.
+    fn process(
+        &mut self,
+        id: &str,
+        document: &crate::ingest::Document,
+        on_event: &mut dyn FnMut(&crate::pipeline::PipelineEvent),
+    ) -> Result<TaskOutput, String>;
+}
 
-/// A batch of briefs: inputs, where they go, and how they are made.
-pub struct BriefBatch<'a> {
+pub struct TaskOutput {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub warnings: usize,
+}
+
+/// Makes the task when the batch first needs it (never, when every document
+/// is unchanged): loading a model is the slow part of a run.
+pub type TaskLoader<'a> = Box<dyn FnOnce() -> Result<Box<dyn DocumentTask + 'a>, BatchError> + 'a>;
+
+/// A batch: inputs, where the outputs go, and what makes them.
+pub struct Batch {
     pub inputs: Vec<PathBuf>,
     pub out: PathBuf,
     pub force: bool,
     pub shard: Option<Shard>,
-    /// The model as recorded in each brief and in the run key.
-    pub model: crate::brief::ModelInfo,
-    pub options: crate::pipeline::BriefOptions,
-    pub prompts: &'a crate::prompts::PromptSet,
+    /// "brief", "translate": names the run manifest.
+    pub kind: &'static str,
+    /// Everything besides the source that shapes the outputs.
+    pub model_sha256: String,
+    pub prompt_versions: BTreeMap<String, String>,
+    pub settings_sha256: String,
+    /// The files a document's task writes, by id.
+    pub outputs: fn(&str) -> Vec<String>,
 }
 
-pub fn outputs_for(id: &str) -> Vec<String> {
-    vec![format!("{id}.json"), format!("{id}.md")]
-}
-
-impl BriefBatch<'_> {
+impl Batch {
     fn key(&self, source_sha256: String) -> RunKey {
-        let settings = serde_json::to_vec(&self.options).expect("options serialise");
         RunKey {
             source_sha256,
-            model_sha256: self.model.sha256.clone(),
-            prompt_versions: self.prompts.versions().clone(),
-            settings_sha256: sha256_hex(&settings),
+            model_sha256: self.model_sha256.clone(),
+            prompt_versions: self.prompt_versions.clone(),
+            settings_sha256: self.settings_sha256.clone(),
         }
     }
 
-    /// Brief every document that is new or changed; a document that fails is
-    /// reported and the rest go on. The generator is loaded only if there is work.
-    pub fn run(&self, load: GeneratorLoader, on_event: &mut dyn FnMut(BatchEvent)) -> Result<Vec<DocumentOutcome>, BatchError> {
-        use crate::pipeline::{brief_document, BriefRequest};
-
+    /// Process every document that is new or changed; a document that fails
+    /// is reported and the rest go on.
+    pub fn run(&self, load: TaskLoader, on_event: &mut dyn FnMut(BatchEvent)) -> Result<Vec<DocumentOutcome>, BatchError> {
         let paths = collect_inputs(&self.inputs)?;
         let out = OutputDir::open(&self.out)?;
-        let mut manifest = RunManifest::load(out.path());
+        let mut manifest = RunManifest::load(out.path(), self.kind);
         let mut outcomes = Vec::new();
         let mut work = Vec::new();
         for (id, path) in assign_ids(&paths) {
@@ -437,7 +461,7 @@ impl BriefBatch<'_> {
                     continue;
                 }
             };
-            if !self.force && manifest.is_done(&id, &key, out.path(), &outputs_for(&id)) {
+            if !self.force && manifest.is_done(&id, &key, out.path(), &(self.outputs)(&id)) {
                 let o = DocumentOutcome { id, source: path, outcome: Outcome::Unchanged };
                 on_event(BatchEvent::Finished(&o));
                 outcomes.push(o);
@@ -451,38 +475,31 @@ impl BriefBatch<'_> {
         }
 
         on_event(BatchEvent::LoadingModel);
-        let (mut generator, load_seconds) = load()?;
+        let mut task = load()?;
         let total = work.len();
         for (index, (id, path, stdin_bytes)) in work.into_iter().enumerate() {
             on_event(BatchEvent::Started { index: index + 1, total, id: &id });
             let start = std::time::Instant::now();
             // Read again (a file may have changed since planning): the key
-            // records exactly the bytes that were briefed.
+            // records exactly the bytes that were processed.
             let bytes = match stdin_bytes {
                 Some(b) => Ok(b),
                 None => read_source(&path).map_err(|e| e.to_string()),
             };
             let key = bytes.as_ref().map(|b| self.key(sha256_hex(b))).ok();
-            let result = bytes.and_then(|bytes| {
-                crate::ingest::ingest_bytes(&path.to_string_lossy(), &bytes).map_err(|e| e.to_string())
-            });
-            let result = result.and_then(|doc| {
-                let request = BriefRequest { id: id.clone(), document: &doc, model: self.model.clone(), load_seconds };
-                brief_document(generator.as_mut(), self.prompts, &request, &self.options, &mut |e| {
-                    on_event(BatchEvent::Pipeline(&e))
-                })
-                .map_err(|e| e.to_string())
-            });
+            let result = bytes
+                .and_then(|bytes| crate::ingest::ingest_bytes(&path.to_string_lossy(), &bytes).map_err(|e| e.to_string()))
+                .and_then(|doc| task.process(&id, &doc, &mut |e| on_event(BatchEvent::Pipeline(e))));
             let outcome = match result {
-                Ok(brief) => {
-                    let json = serde_json::to_vec_pretty(&brief).expect("brief serialises");
-                    out.write_atomic(&format!("{id}.json"), &json)?;
-                    out.write_atomic(&format!("{id}.md"), brief.to_markdown().as_bytes())?;
-                    // Recorded only once both outputs are in place, so a kill
+                Ok(output) => {
+                    for (name, bytes) in &output.files {
+                        out.write_atomic(name, bytes)?;
+                    }
+                    // Recorded only once every output is in place, so a kill
                     // between the writes makes the next run redo this document.
                     manifest.documents.insert(id.clone(), key.expect("bytes were read"));
-                    manifest.save(&out)?;
-                    Outcome::Done { seconds: start.elapsed().as_secs_f64(), warnings: brief.warnings.len() }
+                    manifest.save(&out, self.kind)?;
+                    Outcome::Done { seconds: start.elapsed().as_secs_f64(), warnings: output.warnings }
                 }
                 Err(reason) => Outcome::Failed { reason },
             };
@@ -492,6 +509,47 @@ impl BriefBatch<'_> {
         }
         Ok(outcomes)
     }
+}
+
+/// Briefs: the task behind `nordbrief brief`.
+pub struct BriefTask<'a> {
+    pub generator: Box<dyn crate::generate::Generator>,
+    pub load_seconds: f64,
+    pub model: crate::brief::ModelInfo,
+    pub options: crate::pipeline::BriefOptions,
+    pub prompts: &'a crate::prompts::PromptSet,
+}
+
+pub fn brief_outputs(id: &str) -> Vec<String> {
+    vec![format!("{id}.json"), format!("{id}.md")]
+}
+
+impl DocumentTask for BriefTask<'_> {
+    fn process(
+        &mut self,
+        id: &str,
+        document: &crate::ingest::Document,
+        on_event: &mut dyn FnMut(&crate::pipeline::PipelineEvent),
+    ) -> Result<TaskOutput, String> {
+        let request = crate::pipeline::BriefRequest {
+            id: id.to_string(),
+            document,
+            model: self.model.clone(),
+            load_seconds: self.load_seconds,
+        };
+        let brief = crate::pipeline::brief_document(self.generator.as_mut(), self.prompts, &request, &self.options, &mut |e| on_event(&e))
+            .map_err(|e| e.to_string())?;
+        let json = serde_json::to_vec_pretty(&brief).expect("brief serialises");
+        Ok(TaskOutput {
+            files: vec![(format!("{id}.json"), json), (format!("{id}.md"), brief.to_markdown().into_bytes())],
+            warnings: brief.warnings.len(),
+        })
+    }
+}
+
+/// The run-key part of brief settings.
+pub fn settings_sha256(settings: &impl Serialize) -> String {
+    sha256_hex(&serde_json::to_vec(settings).expect("settings serialise"))
 }
 
 /// The bytes of a source (standard input for `-`), refusing anything larger

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nordbrief::batch::{BatchEvent, BriefBatch, GeneratorLoader, Outcome, Shard};
+use nordbrief::batch::{brief_outputs, settings_sha256, Batch, BatchError, BatchEvent, BriefTask, DocumentTask, Outcome, Shard, TaskLoader};
 use nordbrief::brief::ModelInfo;
 use nordbrief::generate::{Generator, ModelGenerator, Progress, ScriptedGenerator};
 use nordbrief::model::{self, ResolveOptions, ResolvedModel};
@@ -238,7 +238,9 @@ fn resolve_model(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
 
 /// What the brief records as its model, and how to load the generator when
 /// there is work: the real model, or canned answers for tests.
-fn generator_loader(args: &ModelArgs, quiet: bool) -> Result<(ModelInfo, GeneratorLoader<'static>)> {
+type GeneratorLoader = Box<dyn FnOnce() -> Result<(Box<dyn Generator>, f64), BatchError>>;
+
+fn generator_loader(args: &ModelArgs, quiet: bool) -> Result<(ModelInfo, GeneratorLoader)> {
     if let Some(path) = &args.scripted_answers {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let scripted: ScriptedGenerator =
@@ -254,6 +256,35 @@ fn generator_loader(args: &ModelArgs, quiet: bool) -> Result<(ModelInfo, Generat
         Ok((Box::new(ModelGenerator::new(loaded)) as Box<dyn Generator>, seconds))
     });
     Ok((info, loader))
+}
+
+fn brief_batch(
+    inputs: Vec<PathBuf>,
+    out: PathBuf,
+    force: bool,
+    shard: Option<Shard>,
+    model: &ModelInfo,
+    options: &BriefOptions,
+    prompts: &PromptSet,
+) -> Batch {
+    Batch {
+        inputs,
+        out,
+        force,
+        shard,
+        kind: "brief",
+        model_sha256: model.sha256.clone(),
+        prompt_versions: prompts.versions().clone(),
+        settings_sha256: settings_sha256(options),
+        outputs: brief_outputs,
+    }
+}
+
+fn brief_task<'a>(load_generator: GeneratorLoader, model: ModelInfo, options: BriefOptions, prompts: &'a PromptSet) -> TaskLoader<'a> {
+    Box::new(move || {
+        let (generator, load_seconds) = load_generator()?;
+        Ok(Box::new(BriefTask { generator, load_seconds, model, options, prompts }) as Box<dyn DocumentTask + 'a>)
+    })
 }
 
 fn brief_options(args: &BriefArgs) -> Result<BriefOptions> {
@@ -367,7 +398,7 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
     if single && documents.len() > 1 {
         bail!("{} documents given; pass --out DIR to write one brief per document", documents.len());
     }
-    let (model_info, load) = generator_loader(&args.model, args.quiet)?;
+    let (model, load_generator) = generator_loader(&args.model, args.quiet)?;
     let scratch;
     let out = match &args.out {
         Some(dir) => dir.clone(),
@@ -376,17 +407,9 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
             scratch.path().to_path_buf()
         }
     };
-    let batch = BriefBatch {
-        inputs: documents,
-        out: out.clone(),
-        force: args.force || single,
-        shard: args.shard,
-        model: model_info,
-        options,
-        prompts: &prompts,
-    };
+    let batch = brief_batch(documents, out.clone(), args.force || single, args.shard, &model, &options, &prompts);
     let mut display = Display::new(args.quiet || single);
-    let outcomes = batch.run(load, &mut |e| display.event(e))?;
+    let outcomes = batch.run(brief_task(load_generator, model, options, &prompts), &mut |e| display.event(e))?;
     display.finish();
     let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).collect();
     if single {
@@ -480,18 +503,11 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     if let Some(seeds) = &args.seeds {
         let prompts = PromptSet::from_env()?;
         let out = tempfile::tempdir()?;
-        let (model_info, load) = generator_loader(&args.model, true)?;
-        let batch = BriefBatch {
-            inputs: vec![seeds.clone()],
-            out: out.path().to_path_buf(),
-            force: true,
-            shard: None,
-            model: model_info,
-            options: BriefOptions::default(),
-            prompts: &prompts,
-        };
+        let (model_info, load_generator) = generator_loader(&args.model, true)?;
+        let options = BriefOptions::default();
+        let batch = brief_batch(vec![seeds.clone()], out.path().to_path_buf(), true, None, &model_info, &options, &prompts);
         let start = std::time::Instant::now();
-        let outcomes = batch.run(load, &mut |_| {})?;
+        let outcomes = batch.run(brief_task(load_generator, model_info, options, &prompts), &mut |_| {})?;
         let seconds = start.elapsed().as_secs_f64();
         let failed = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).count();
         end_to_end = Some(serde_json::json!({ "documents": outcomes.len(), "failed": failed, "wall_seconds": seconds }));

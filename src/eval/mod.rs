@@ -13,16 +13,25 @@
 //! Beside them: [`keypoints`] (coverage of reference key points by brief key
 //! points) and [`checks`] (length ranges and English share).
 //!
+//! `nordbrief eval` on top of them: [`report`] scores one brief against its
+//! reference and averages, [`run`] reads the folders and writes
+//! `report.json`/`report.md`, [`html`] renders `report.html`, and
+//! [`translation`] scores NTREX-128 translations.
+//!
 //! **Scale:** every score, similarity, share and threshold in this module is
 //! on 0–1. sacrebleu prints chrF and BLEU times 100; multiply when comparing.
 
 pub mod bleu;
 pub mod checks;
 pub mod chrf;
+pub mod html;
 pub mod keypoints;
 pub mod porter;
 mod pytext;
+pub mod report;
 pub mod rouge;
+pub mod run;
+pub mod translation;
 
 /// Errors a caller of the evaluation functions can cause.
 #[derive(Debug, thiserror::Error, PartialEq)]
