@@ -24,6 +24,9 @@ pub struct Brief {
     pub summary: String,
     /// Plain English sentences, readable without anything else.
     pub key_points: Vec<String>,
+    /// Where each key point comes from, aligned with `key_points` by index.
+    #[serde(default)]
+    pub key_point_sources: Vec<KeyPointSources>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_date: Option<String>,
     pub model: ModelInfo,
@@ -36,6 +39,33 @@ pub struct Brief {
     /// Anything the reader should know about the brief's quality.
     #[serde(default)]
     pub warnings: Vec<String>,
+}
+
+/// A source paragraph supporting a key point, with the supporting sentence
+/// quoted in the original language.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceRef {
+    /// Paragraph id (¶n) as `nordbrief inspect` numbers the cleaned document.
+    pub paragraph: usize,
+    pub quote: String,
+}
+
+/// The checked sources of one key point.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct KeyPointSources {
+    /// Verified supporting paragraphs; empty when nothing supports the point.
+    pub sources: Vec<SourceRef>,
+    /// True when at least one source was verified.
+    pub grounded: bool,
+    /// True when the model's own citations failed and the source was found by search.
+    #[serde(default)]
+    pub recited: bool,
+    /// Cited paragraphs that did not support the point.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_citations: Vec<usize>,
+    /// Cited paragraph ids that do not exist in the document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_citations: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,8 +106,14 @@ pub struct Timings {
 
 impl Brief {
     /// The brief as Markdown for people: title, source line, summary, key
-    /// points, then anything the reader should be warned about.
+    /// points with their source paragraphs, then anything the reader should
+    /// be warned about.
     pub fn to_markdown(&self) -> String {
+        self.to_markdown_with(false)
+    }
+
+    /// As [`Brief::to_markdown`], with each point's quoted source sentences when `quotes`.
+    pub fn to_markdown_with(&self, quotes: bool) -> String {
         let mut md = String::new();
         let title = if self.title.is_empty() { self.id.as_str() } else { self.title.as_str() };
         md.push_str(&format!("# {title}\n\n"));
@@ -93,8 +129,20 @@ impl Brief {
         md.push_str("## Summary\n\n");
         md.push_str(&self.summary);
         md.push_str("\n\n## Key points\n\n");
-        for point in &self.key_points {
-            md.push_str(&format!("- {point}\n"));
+        for (i, point) in self.key_points.iter().enumerate() {
+            match self.key_point_sources.get(i) {
+                Some(s) if s.grounded => {
+                    let ids: Vec<String> = s.sources.iter().map(|r| format!("¶{}", r.paragraph)).collect();
+                    md.push_str(&format!("- {point} ({})\n", ids.join(", ")));
+                    if quotes {
+                        for r in &s.sources {
+                            md.push_str(&format!("  > ¶{}: {}\n", r.paragraph, r.quote));
+                        }
+                    }
+                }
+                Some(_) => md.push_str(&format!("- {point} *(unsupported: no source paragraph found)*\n")),
+                None => md.push_str(&format!("- {point}\n")),
+            }
         }
         if !self.warnings.is_empty() {
             md.push_str("\n## Warnings\n\n");
@@ -120,6 +168,14 @@ pub(crate) mod tests {
             title: "Council conclusions on integration".into(),
             summary: "Sweden supports the draft conclusions.".into(),
             key_points: vec!["The meeting is on 12-13 June.".into(), "Potsdam hosted an informal meeting.".into()],
+            key_point_sources: vec![
+                KeyPointSources {
+                    sources: vec![SourceRef { paragraph: 1, quote: "Rådets möte den 12-13 juni".into() }],
+                    grounded: true,
+                    ..Default::default()
+                },
+                KeyPointSources::default(),
+            ],
             document_date: Some("2020-03-03".into()),
             model: ModelInfo { id: "qwen2.5-coder-0.5b-instruct".into(), sha256: "cd".repeat(32) },
             prompt_versions: [("brief.user".to_string(), "brief.user/1".to_string())].into(),
@@ -132,6 +188,13 @@ pub(crate) mod tests {
     #[test]
     fn markdown_rendering() {
         insta::assert_snapshot!(sample().to_markdown());
+    }
+
+    #[test]
+    fn markdown_with_quotes() {
+        let md = sample().to_markdown_with(true);
+        assert!(md.contains("- The meeting is on 12-13 June. (¶1)\n  > ¶1: Rådets möte den 12-13 juni\n"), "{md}");
+        assert!(md.contains("Potsdam hosted an informal meeting. *(unsupported"), "{md}");
     }
 
     #[test]

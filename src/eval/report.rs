@@ -728,6 +728,7 @@ mod tests {
             title: reference.title.clone(),
             summary: reference.summary.clone(),
             key_points: reference.key_points.clone(),
+            key_point_sources: vec![],
             document_date: None,
             model: ModelInfo { id: "test-model".into(), sha256: String::new() },
             prompt_versions: Default::default(),

@@ -285,6 +285,7 @@ mod tests {
             title: "Integration conclusions".into(),
             summary: summary.into(),
             key_points: vec!["Sweden supports the Council conclusions on integration.".into()],
+            key_point_sources: vec![],
             document_date: None,
             model: ModelInfo { id: "m".into(), sha256: String::new() },
             prompt_versions: Default::default(),

@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod chunk;
+pub mod ground;
 
 use minijinja::context;
 use std::time::Instant;
@@ -57,6 +58,8 @@ impl Default for BriefOptions {
 pub enum Stage {
     Notes { part: usize, parts: usize },
     Brief { attempt: usize },
+    /// A translation has reached paragraph `paragraph` of `paragraphs`.
+    Translate { paragraph: usize, paragraphs: usize },
 }
 
 /// What the pipeline reports as it goes.
@@ -205,7 +208,9 @@ impl Briefer<'_> {
             let not_english = !(is_english(&parsed.title)
                 && is_english(&parsed.summary)
                 && parsed.key_points.iter().all(|p| is_english(p)));
+            // Citation marks are paragraph numbers, not facts of the document.
             let text = format!("{}\n{}\n{}", parsed.title, parsed.summary, parsed.key_points.join("\n"));
+            let text = text.lines().map(|l| ground::split_citations(l).0).collect::<Vec<_>>().join("\n");
             let facts: Vec<String> = unsupported_facts(&text, source).into_iter().map(|f| f.text).collect();
             if attempt == 3 || (!not_english && facts.is_empty()) || (strict && not_english && facts.is_empty() && attempt == 2) {
                 if not_english {
@@ -236,14 +241,16 @@ pub fn brief_document(
     let pieces: Vec<Piece> = doc
         .paragraphs
         .iter()
-        .map(|p| Piece { paragraph: p.id, is_heading: p.kind == ParagraphKind::Heading, text: p.text.clone() })
+        .map(|p| Piece { paragraph: p.id, is_heading: p.kind == ParagraphKind::Heading, text: format!("[¶{}] {}", p.id, p.text) })
         .collect();
     if pieces.iter().all(|p| p.text.trim().is_empty()) {
         return Err(PipelineError::EmptyDocument { source_path: doc.source.clone() });
     }
+    // The model reads numbered paragraphs so that it can cite them.
+    let numbered = pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n\n");
     let body = doc.body_text();
     let source = SourceIndex::new(&format!("{body}\n{}", doc.footnotes.iter().map(|f| f.text.as_str()).collect::<Vec<_>>().join("\n")));
-    let body_tokens = generator.count_tokens(&body);
+    let body_tokens = generator.count_tokens(&numbered);
     let language = doc.language.language.english_name().to_string();
     let mut warnings = Vec::new();
     if !doc.language.language.is_scandinavian() {
@@ -255,16 +262,31 @@ pub fn brief_document(
     }
     let mut briefer = Briefer { generator, prompts, options, language, totals: Totals::default(), warnings, on_event };
     let (parsed, chunks) = if body_tokens <= options.context_budget {
-        (briefer.brief(Some(&body), None, &source)?, 1)
+        (briefer.brief(Some(&numbered), None, &source)?, 1)
     } else {
         let (notes, parts) = briefer.notes_for(&pieces)?;
         (briefer.brief(None, Some(&notes), &source)?, parts)
     };
     let mut warnings = briefer.warnings;
-    let mut key_points = dedupe_points(parsed.key_points);
+    // Citations are checked against the paragraphs, then taken out of the text.
+    let grounder = ground::Grounder::new(doc);
+    let cited: Vec<(String, Vec<usize>)> = parsed.key_points.iter().map(|p| ground::split_citations(p)).collect();
+    let texts = dedupe_points(cited.iter().map(|(t, _)| t.clone()).filter(|t| !t.is_empty()).collect());
+    let mut key_points = Vec::new();
+    let mut key_point_sources = Vec::new();
+    for text in texts {
+        let ids = cited.iter().find(|(t, _)| *t == text).map(|(_, ids)| ids.clone()).unwrap_or_default();
+        key_point_sources.push(grounder.ground(&text, &ids));
+        key_points.push(text);
+    }
     if key_points.len() > *KEY_POINTS.end() {
         warnings.push(format!("the model gave {} key points; the first {} are kept", key_points.len(), KEY_POINTS.end()));
         key_points.truncate(*KEY_POINTS.end());
+        key_point_sources.truncate(*KEY_POINTS.end());
+    }
+    let ungrounded = key_point_sources.iter().filter(|s| !s.grounded).count();
+    if ungrounded > 0 {
+        warnings.push(format!("{ungrounded} key point(s) have no supporting source paragraph"));
     }
     if key_points.len() < *KEY_POINTS.start() {
         warnings.push(format!("only {} key points (expected at least {})", key_points.len(), KEY_POINTS.start()));
@@ -287,9 +309,10 @@ pub fn brief_document(
             name: doc.language.language.english_name().to_string(),
             confidence: doc.language.confidence,
         },
-        title: parsed.title,
-        summary: parsed.summary,
+        title: ground::split_citations(&parsed.title).0,
+        summary: ground::split_citations(&parsed.summary).0,
         key_points,
+        key_point_sources,
         document_date: doc.document_date.clone(),
         model: request.model.clone(),
         prompt_versions: prompts.versions().clone(),

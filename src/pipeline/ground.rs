@@ -1,0 +1,284 @@
+//! Grounding: each key point cites the source paragraphs (¶n) it comes from,
+//! and the citations are checked, not trusted. A cited paragraph must carry
+//! the point's numbers, dates and names, and share enough of its wording
+//! (character n-grams, which survive translation for names, numbers and
+//! cognates such as "integration"/"integrationen"). Failing citations are
+//! replaced by a search over all paragraphs; a point nothing supports is
+//! marked unsupported, never shown as grounded.
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+use std::collections::HashSet;
+
+use crate::brief::{KeyPointSources, SourceRef};
+use crate::facts::{unsupported_facts, FactKind, SourceIndex};
+use crate::ingest::Document;
+
+/// Share of a point's character 4-grams that must occur in a paragraph for it
+/// to count as support. Calibrated on the seeds' hand-labelled support set
+/// (`calibration_on_the_labelled_seeds` in tests/grounding.rs): at 0.18 the
+/// check accepts about two thirds of the labelled paragraphs and under 1% of
+/// the others; at 0.30 it accepted a quarter.
+pub const SUPPORT_THRESHOLD: f64 = 0.18;
+
+/// Paragraphs tried, best first, when a point's own citations fail.
+const SEARCH_CANDIDATES: usize = 5;
+
+const GRAM: usize = 4;
+
+static CITATION: Lazy<Regex> = Lazy::new(|| {
+    // "(¶3)", "[¶3, ¶12]", "(¶ 3 and ¶5)", "¶3–5" and the same with "¶¶".
+    Regex::new(r"[\(\[]?\s*¶+\s*\d+(?:\s*(?:[,;–-]|and|och|og)\s*¶*\s*\d+)*\s*[\)\]]?").expect("valid regex")
+});
+static NUMBER: Lazy<Regex> = Lazy::new(|| Regex::new(r"\d+").expect("valid regex"));
+
+/// Remove citation marks from `text`, returning the clean text and the cited
+/// paragraph ids in order of first mention (a range "¶3–5" cites 3, 4 and 5).
+pub fn split_citations(text: &str) -> (String, Vec<usize>) {
+    let mut ids = Vec::new();
+    for m in CITATION.find_iter(text) {
+        let s = m.as_str();
+        let numbers: Vec<usize> = NUMBER.find_iter(s).filter_map(|n| n.as_str().parse().ok()).collect();
+        let is_range = s.contains('–') || (s.contains('-') && numbers.len() == 2);
+        let expanded: Vec<usize> = match numbers.as_slice() {
+            [a, b] if is_range && a < b && b - a <= 20 => (*a..=*b).collect(),
+            _ => numbers,
+        };
+        for id in expanded {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    let clean = CITATION.replace_all(text, "");
+    let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    // "… 2013 ." left by a removed mark before the full stop.
+    let clean = clean.replace(" .", ".").replace(" ,", ",");
+    (clean.trim().to_string(), ids)
+}
+
+fn grams(text: &str) -> HashSet<String> {
+    let normal: String = text
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' })
+        .collect();
+    let mut out = HashSet::new();
+    for word in normal.split_whitespace() {
+        let chars: Vec<char> = format!(" {word} ").chars().collect();
+        if chars.len() < GRAM {
+            out.insert(chars.iter().collect());
+            continue;
+        }
+        for w in chars.windows(GRAM) {
+            out.insert(w.iter().collect());
+        }
+    }
+    out
+}
+
+/// Share of the point's character 4-grams found in `paragraph_grams`.
+fn overlap(point: &HashSet<String>, paragraph: &HashSet<String>) -> f64 {
+    if point.is_empty() {
+        return 0.0;
+    }
+    point.iter().filter(|g| paragraph.contains(*g)).count() as f64 / point.len() as f64
+}
+
+/// A document's paragraphs, indexed once for checking many points.
+pub struct Grounder<'a> {
+    document: &'a Document,
+    paragraph_grams: Vec<HashSet<String>>,
+    paragraph_facts: Vec<SourceIndex>,
+}
+
+impl<'a> Grounder<'a> {
+    pub fn new(document: &'a Document) -> Self {
+        Self {
+            document,
+            paragraph_grams: document.paragraphs.iter().map(|p| grams(&p.text)).collect(),
+            paragraph_facts: document.paragraphs.iter().map(|p| SourceIndex::new(&p.text)).collect(),
+        }
+    }
+
+    fn index_of(&self, paragraph_id: usize) -> Option<usize> {
+        self.document.paragraphs.iter().position(|p| p.id == paragraph_id)
+    }
+
+    /// How well paragraph `i` supports `point`: its wording overlap, or
+    /// `None` when the paragraph lacks one of the point's numbers, dates or
+    /// amounts. Names are not required of each paragraph ("Sweden" is the
+    /// context of a whole Swedish report); the brief's fact guard checks them
+    /// against the whole document.
+    fn support(&self, point: &str, point_grams: &HashSet<String>, i: usize) -> Option<f64> {
+        if !missing_figures(point, &self.paragraph_facts[i]).is_empty() {
+            return None;
+        }
+        Some(overlap(point_grams, &self.paragraph_grams[i]))
+    }
+
+    /// Whether paragraphs `indices` together carry every figure of `point`.
+    fn together_support(&self, point: &str, indices: &[usize]) -> bool {
+        let joined = indices.iter().map(|&i| self.document.paragraphs[i].text.as_str()).collect::<Vec<_>>().join("\n");
+        missing_figures(point, &SourceIndex::new(&joined)).is_empty()
+    }
+
+    /// The support score of paragraph `paragraph_id` for `point`: `None`
+    /// when the paragraph is missing or lacks one of the point's facts.
+    pub fn score(&self, point: &str, paragraph_id: usize) -> Option<f64> {
+        self.index_of(paragraph_id).and_then(|i| self.support(point, &grams(point), i))
+    }
+
+    /// Whether paragraph `paragraph_id` supports `point` (exposed for the evaluation).
+    pub fn supports(&self, point: &str, paragraph_id: usize) -> bool {
+        self.score(point, paragraph_id).is_some_and(|s| s >= SUPPORT_THRESHOLD)
+    }
+
+    /// The sentence of paragraph `i` closest to `point`, quoted as written.
+    fn quote(&self, point_grams: &HashSet<String>, i: usize) -> String {
+        let p = &self.document.paragraphs[i];
+        p.sentences
+            .iter()
+            .max_by(|a, b| overlap(point_grams, &grams(a)).total_cmp(&overlap(point_grams, &grams(b))))
+            .cloned()
+            .unwrap_or_else(|| p.text.clone())
+    }
+
+    /// Check `cited` for `point`; fall back to a search over every paragraph.
+    /// A point whose figures are spread over two paragraphs is supported by
+    /// the pair when each shares its wording and together they carry them.
+    pub fn ground(&self, point: &str, cited: &[usize]) -> KeyPointSources {
+        let g = grams(point);
+        let close = |i: usize| overlap(&g, &self.paragraph_grams[i]) >= SUPPORT_THRESHOLD;
+        let invalid: Vec<usize> = cited.iter().copied().filter(|&id| self.index_of(id).is_none()).collect();
+        let cited_close: Vec<usize> = cited.iter().filter_map(|&id| self.index_of(id)).filter(|&i| close(i)).collect();
+        let mut verified: Vec<usize> = cited_close
+            .iter()
+            .copied()
+            .filter(|&i| self.support(point, &g, i).is_some())
+            .collect();
+        if verified.is_empty() && cited_close.len() >= 2 && self.together_support(point, &cited_close) {
+            verified = cited_close.clone();
+        }
+        let recited = verified.is_empty();
+        if recited {
+            verified = self.search(point, &g);
+        }
+        let sources = verified
+            .iter()
+            .map(|&i| SourceRef { paragraph: self.document.paragraphs[i].id, quote: self.quote(&g, i) })
+            .collect::<Vec<_>>();
+        let verified_ids: Vec<usize> = sources.iter().map(|r| r.paragraph).collect();
+        KeyPointSources {
+            grounded: !sources.is_empty(),
+            recited: recited && !sources.is_empty(),
+            sources,
+            rejected_citations: cited
+                .iter()
+                .copied()
+                .filter(|id| !verified_ids.contains(id) && !invalid.contains(id))
+                .collect(),
+            invalid_citations: invalid,
+        }
+    }
+
+    /// The best paragraph that supports `point` on its own, or else the best
+    /// pair among the closest candidates.
+    fn search(&self, point: &str, g: &HashSet<String>) -> Vec<usize> {
+        let mut close: Vec<(usize, f64)> = (0..self.document.paragraphs.len())
+            .map(|i| (i, overlap(g, &self.paragraph_grams[i])))
+            .filter(|(_, s)| *s >= SUPPORT_THRESHOLD)
+            .collect();
+        close.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        if let Some(&(i, _)) = close.iter().find(|(i, _)| self.support(point, g, *i).is_some()) {
+            return vec![i];
+        }
+        let top: Vec<usize> = close.iter().take(SEARCH_CANDIDATES).map(|(i, _)| *i).collect();
+        for (a, &i) in top.iter().enumerate() {
+            for &j in &top[a + 1..] {
+                if self.together_support(point, &[i, j]) {
+                    let mut pair = vec![i, j];
+                    pair.sort();
+                    return pair;
+                }
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// The point's numbers, years, dates, amounts and percentages that `source` lacks.
+fn missing_figures(point: &str, source: &SourceIndex) -> Vec<String> {
+    unsupported_facts(point, source)
+        .into_iter()
+        .filter(|f| f.kind != FactKind::Name)
+        .map(|f| f.text)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn citations_are_split_off_in_their_usual_forms() {
+        assert_eq!(split_citations("Sweden supports the conclusions (¶3)."), ("Sweden supports the conclusions.".into(), vec![3]));
+        assert_eq!(split_citations("A point [¶12, ¶4] here"), ("A point here".into(), vec![12, 4]));
+        assert_eq!(split_citations("Range ¶3–5."), ("Range.".into(), vec![3, 4, 5]));
+        assert_eq!(split_citations("Both (¶2 and ¶7)"), ("Both".into(), vec![2, 7]));
+        assert_eq!(split_citations("No citation in 2013."), ("No citation in 2013.".into(), vec![]));
+    }
+
+    fn doc() -> Document {
+        let text = "Integrationspolitik\n\nSverige stöder de föreslagna rådsslutsatserna om integration.\n\n\
+            Vid ett informellt möte i Potsdam den 10-11 maj diskuterade EU:s integrationsministrar samarbetet.\n\n\
+            Efter närmare tio års förhandlingar beslutades det formellt 2013 om ett gemensamt europeiskt asylsystem.";
+        crate::ingest::ingest_bytes("d.txt", text.as_bytes()).unwrap()
+    }
+
+    fn id_of(doc: &Document, needle: &str) -> usize {
+        doc.paragraphs.iter().find(|p| p.text.contains(needle)).unwrap().id
+    }
+
+    #[test]
+    fn a_right_citation_is_verified_with_a_quote() {
+        let d = doc();
+        let g = Grounder::new(&d);
+        let potsdam = id_of(&d, "Potsdam");
+        let s = g.ground("EU integration ministers met informally in Potsdam on 10-11 May.", &[potsdam]);
+        assert!(s.grounded && !s.recited);
+        assert_eq!(s.sources[0].paragraph, potsdam);
+        assert!(s.sources[0].quote.contains("Potsdam den 10-11 maj"));
+    }
+
+    #[test]
+    fn a_wrong_citation_is_replaced_by_search() {
+        let d = doc();
+        let g = Grounder::new(&d);
+        let wrong = id_of(&d, "Sverige");
+        let s = g.ground("A common European asylum system was formally decided in 2013.", &[wrong]);
+        assert!(s.grounded && s.recited);
+        assert_eq!(s.sources[0].paragraph, id_of(&d, "asylsystem"));
+        assert_eq!(s.rejected_citations, vec![wrong]);
+    }
+
+    #[test]
+    fn a_citation_to_a_missing_paragraph_is_rejected() {
+        let d = doc();
+        let g = Grounder::new(&d);
+        let s = g.ground("Sweden supports the proposed Council conclusions on integration.", &[99]);
+        assert_eq!(s.invalid_citations, vec![99]);
+        assert!(s.sources.iter().all(|r| r.paragraph != 99));
+    }
+
+    #[test]
+    fn a_point_with_an_invented_fact_is_unsupported() {
+        let d = doc();
+        let g = Grounder::new(&d);
+        let potsdam = id_of(&d, "Potsdam");
+        let s = g.ground("EU integration ministers met informally in Potsdam on 10-11 May 2019.", &[potsdam]);
+        assert!(!s.grounded && s.sources.is_empty());
+        // Changing "nearly ten years" into "two years" is caught the same way.
+        let s = g.ground("A common European asylum system was decided in 2013 after two years of negotiations.", &[]);
+        assert!(!s.grounded, "{s:?}");
+    }
+}
