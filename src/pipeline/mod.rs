@@ -58,8 +58,6 @@ impl Default for BriefOptions {
 pub enum Stage {
     Notes { part: usize, parts: usize },
     Brief { attempt: usize },
-    /// A translation has reached paragraph `paragraph` of `paragraphs`.
-    Translate { paragraph: usize, paragraphs: usize },
 }
 
 /// What the pipeline reports as it goes.
