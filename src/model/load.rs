@@ -154,3 +154,10 @@ pub fn load(path: &Path) -> Result<LoadedModel, LoadError> {
         load_seconds: start.elapsed().as_secs_f64(),
     })
 }
+
+/// Only the tokenizer of the model at `path` (reads the GGUF header, not the
+/// weights): enough to count tokens.
+pub fn load_tokenizer_only(path: &Path) -> Result<Tokenizer, LoadError> {
+    let ct = read_gguf_header(path)?;
+    load_tokenizer(path, &ct)
+}
