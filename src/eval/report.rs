@@ -68,6 +68,8 @@ pub struct Scores {
     pub warnings: f64,
     pub summary_words: f64,
     pub key_points: f64,
+    pub grounded_share: f64,
+    pub citation_precision: f64,
 }
 
 /// Whether a metric is a score on 0–1 or a count.
@@ -105,6 +107,8 @@ pub const METRICS: &[Metric] = &[
     Metric { name: "keypoint_f1", label: "KP F1", kind: MetricKind::Score, description: "harmonic mean of key-point recall and precision" },
     Metric { name: "english_share", label: "English", kind: MetricKind::Score, description: "share of summary and key-point words detected as English" },
     Metric { name: "fact_support", label: "fact support", kind: MetricKind::Score, description: "share of the brief's facts (numbers, dates, names) found in the source" },
+    Metric { name: "grounded_share", label: "grounded", kind: MetricKind::Score, description: "share of key points with a source paragraph that passes the citation check" },
+    Metric { name: "citation_precision", label: "cite prec.", kind: MetricKind::Score, description: "share of the model's own paragraph citations that pass the citation check" },
     Metric { name: "length_ok", label: "length ok", kind: MetricKind::Score, description: "1 when summary words and key-point count are within the promised ranges" },
     Metric { name: "unsupported_facts", label: "unsupported", kind: MetricKind::Problems, description: "facts in the brief that the source does not support" },
     Metric { name: "warnings", label: "warnings", kind: MetricKind::Problems, description: "warnings the brief carries" },
@@ -173,6 +177,8 @@ impl Scores {
             "key_points" => &mut self.key_points,
             "length_ok" => &mut self.length_ok,
             "warnings" => &mut self.warnings,
+            "grounded_share" => &mut self.grounded_share,
+            "citation_precision" => &mut self.citation_precision,
             _ => return None,
         })
     }
@@ -256,6 +262,28 @@ fn is_english(text: &str) -> bool {
     detect(text).language == Language::English
 }
 
+/// The citation scores of a brief, re-checked against the source document:
+/// the share of key points with a recorded source that passes the check, and
+/// the share of the model's own citations (not those found by search) that pass.
+pub fn grounding_scores(brief: &Brief, document: &crate::ingest::Document) -> (f64, f64) {
+    let grounder = crate::pipeline::ground::Grounder::new(document);
+    let mut grounded = 0;
+    let mut cited = 0;
+    let mut verified = 0;
+    for (i, point) in brief.key_points.iter().enumerate() {
+        let Some(sources) = brief.key_point_sources.get(i) else { continue };
+        let passing = sources.sources.iter().filter(|r| grounder.supports(point, r.paragraph)).count();
+        grounded += usize::from(passing > 0);
+        if !sources.recited {
+            cited += sources.sources.len();
+            verified += passing;
+        }
+        cited += sources.rejected_citations.len() + sources.invalid_citations.len();
+    }
+    let share = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    (share(grounded, brief.key_points.len()), share(verified, cited))
+}
+
 /// Scores one brief against its reference and the text of its source.
 ///
 /// A summary that is not in English scores 0 on ROUGE and chrF (as EuroEval
@@ -327,6 +355,9 @@ pub fn score_document(
         key_points: lengths.key_points as f64,
         length_ok: if lengths.summary_in_range && lengths.key_points_in_range { 1.0 } else { 0.0 },
         warnings: brief.warnings.len() as f64,
+        // Filled in by the caller, which has the source document.
+        grounded_share: 0.0,
+        citation_precision: 0.0,
     };
     Ok(DocumentReport {
         id: brief.id.clone(),
@@ -911,5 +942,40 @@ mod tests {
         let table = c.to_table();
         assert!(table.contains("| points | 3 | 2 | -1.0 |"), "{table}");
         assert!(table.contains("Only in B (not compared): other"));
+    }
+}
+
+#[cfg(test)]
+mod grounding_tests {
+    use super::*;
+    use crate::brief::{KeyPointSources, SourceRef};
+
+    #[test]
+    fn citation_scores_recheck_the_recorded_sources() {
+        let doc = crate::ingest::ingest_bytes(
+            "d.txt",
+            "Sverige stöder de föreslagna rådsslutsatserna om integration.\n\nVid ett informellt möte i Potsdam den 10-11 maj diskuterade EU:s integrationsministrar samarbetet."
+                .as_bytes(),
+        )
+        .unwrap();
+        let potsdam = doc.paragraphs.iter().find(|p| p.text.contains("Potsdam")).unwrap().id;
+        let mut brief = crate::brief::tests::sample();
+        brief.key_points = vec![
+            "EU integration ministers met informally in Potsdam on 10-11 May.".into(),
+            "EU integration ministers met informally in Potsdam on 12 June 2019.".into(),
+        ];
+        brief.key_point_sources = vec![
+            KeyPointSources { sources: vec![SourceRef { paragraph: potsdam, quote: String::new() }], grounded: true, ..Default::default() },
+            // Recorded as grounded, but the re-check finds the figures missing.
+            KeyPointSources {
+                sources: vec![SourceRef { paragraph: potsdam, quote: String::new() }],
+                grounded: true,
+                invalid_citations: vec![40],
+                ..Default::default()
+            },
+        ];
+        let (grounded, precision) = grounding_scores(&brief, &doc);
+        assert_eq!(grounded, 0.5);
+        assert!((precision - 1.0 / 3.0).abs() < 1e-12, "{precision}");
     }
 }

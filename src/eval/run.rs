@@ -155,7 +155,7 @@ pub fn load_briefs(dir: &Path) -> Result<BTreeMap<String, (PathBuf, Brief)>, Run
 /// The text facts are checked against: the cleaned body, the footnotes and
 /// the document date (which ingest keeps out of the body), with the file it
 /// came from and its sha256.
-fn source_of(brief: &Brief, sources_dir: &Path) -> Result<(String, BriefOrigin), RunError> {
+fn source_of(brief: &Brief, sources_dir: &Path) -> Result<(String, BriefOrigin, crate::ingest::Document), RunError> {
     let given = PathBuf::from(&brief.source);
     let fallback = sources_dir.join(format!("{}.txt", brief.id));
     let path = if brief.source != "-" && given.is_file() {
@@ -184,7 +184,7 @@ fn source_of(brief: &Brief, sources_dir: &Path) -> Result<(String, BriefOrigin),
         source_file: path.display().to_string(),
         source_sha256: document.source_sha256.clone(),
     };
-    Ok((text, origin))
+    Ok((text, origin, document))
 }
 
 /// Scores every brief in `options.briefs_dir` that has a reference.
@@ -198,15 +198,17 @@ pub fn evaluate(options: &EvalOptions) -> Result<Report, RunError> {
             briefs_without_reference.push(id.clone());
             continue;
         };
-        let (source_text, mut origin) = source_of(brief, &options.sources_dir)?;
+        let (source_text, mut origin, source_document) = source_of(brief, &options.sources_dir)?;
         origin.brief_file = path.display().to_string();
-        let document = score_document(brief, reference, &source_text, &origin, options.keypoint_threshold).map_err(
+        let mut document = score_document(brief, reference, &source_text, &origin, options.keypoint_threshold).map_err(
             |source| RunError::Score {
                 id: id.clone(),
                 reference: options.references_dir.join(format!("{id}.json")).display().to_string(),
                 source,
             },
         )?;
+        (document.scores.grounded_share, document.scores.citation_precision) =
+            crate::eval::report::grounding_scores(brief, &source_document);
         documents.push(document);
     }
     let references_without_brief: Vec<String> =
