@@ -3,7 +3,7 @@
 //! the source sentences that support it).
 
 use nordbrief::ingest::Document;
-use nordbrief::pipeline::ground::{Grounder, SUPPORT_THRESHOLD};
+use nordbrief::pipeline::ground::{Grounder, SUPPORT_THRESHOLD, SUPPORT_THRESHOLD_WITH_FIGURES};
 
 fn normal(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -73,17 +73,18 @@ fn calibration_on_the_labelled_seeds() {
     let false_accept = accepted_false as f64 / total_false as f64;
     let search = points_grounded as f64 / located as f64;
     println!(
-        "threshold {SUPPORT_THRESHOLD}: labelled paragraphs accepted {accepted_true}/{total_true} ({recall:.2}); \
+        "thresholds {SUPPORT_THRESHOLD}/{SUPPORT_THRESHOLD_WITH_FIGURES}: labelled paragraphs accepted {accepted_true}/{total_true} ({recall:.2}); \
          other paragraphs accepted {accepted_false}/{total_false} ({false_accept:.3}); \
          search finds a labelled paragraph for {points_grounded}/{located} points ({search:.2})"
     );
-    // Floors just under the figures measured when the threshold was set
-    // (0.57, 0.015, 0.57): the reference points are long and often combine
+    // Floors just under the figures measured when the thresholds were set
+    // (0.61, 0.025, 0.57): the reference points are long and often combine
     // facts from several paragraphs, which makes them harder to ground than
     // a model's short points. A change that loosens or breaks the check
     // shows here.
-    assert!(recall >= 0.5, "recall {recall}");
-    assert!(false_accept <= 0.03, "false acceptance {false_accept}");
+    assert!(recall >= 0.55, "recall {recall}");
+    assert!(false_accept <= 0.035, "false acceptance {false_accept}");
     assert!(search >= 0.5, "search {search}");
 }
+
 
