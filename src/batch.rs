@@ -541,7 +541,7 @@ impl DocumentTask for BriefTask<'_> {
             .map_err(|e| e.to_string())?;
         let json = serde_json::to_vec_pretty(&brief).expect("brief serialises");
         Ok(TaskOutput {
-            files: vec![(format!("{id}.json"), json), (format!("{id}.md"), brief.to_markdown().into_bytes())],
+            files: vec![(format!("{id}.json"), json), (format!("{id}.md"), brief.to_markdown_with(self.options.quotes).into_bytes())],
             warnings: brief.warnings.len(),
         })
     }

@@ -91,6 +91,9 @@ struct BriefArgs {
     /// Print the brief as JSON instead of Markdown (single document without --out).
     #[arg(long)]
     json: bool,
+    /// Quote each key point's supporting sentence, in the original language, in the Markdown brief.
+    #[arg(long)]
+    quotes: bool,
     /// Redo documents even when their inputs, model, prompts and settings are unchanged.
     #[arg(long)]
     force: bool,
@@ -130,6 +133,9 @@ struct InspectArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Count tokens with this model's tokenizer, when it is cached [default: the default model].
+    #[arg(long, env = "NORDBRIEF_MODEL")]
+    model: Option<String>,
 }
 
 #[derive(Args)]
@@ -291,7 +297,7 @@ fn brief_options(args: &BriefArgs) -> Result<BriefOptions> {
     if args.context_budget < 256 {
         bail!("--context-budget {} is too small; use at least 256 tokens", args.context_budget);
     }
-    let mut options = BriefOptions { context_budget: args.context_budget, ..BriefOptions::default() };
+    let mut options = BriefOptions { context_budget: args.context_budget, quotes: args.quotes, ..BriefOptions::default() };
     options.settings.max_new_tokens = args.max_new_tokens;
     options.settings.temperature = args.temperature;
     options.settings.top_p = args.top_p;
@@ -461,15 +467,36 @@ fn digest(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+/// The tokenizer of a cached model, if there is one (inspect never downloads).
+fn cached_tokenizer(id: Option<&str>) -> Option<(String, tokenizers::Tokenizer)> {
+    let mut opts = ResolveOptions::from_env();
+    opts.quiet = true;
+    let id = id.map(String::from).unwrap_or_else(model::default_model_id);
+    let status = model::list(&opts).ok()?.into_iter().find(|m| m.id == id && m.cached)?;
+    let tokenizer = nordbrief::model::load::load_tokenizer_only(&status.path?).ok()?;
+    Some((id, tokenizer))
+}
+
 fn inspect(args: InspectArgs) -> Result<ExitCode> {
     let mut failed = false;
+    let tokenizer = cached_tokenizer(args.model.as_deref());
     for file in &args.files {
         match nordbrief::ingest::ingest_path(file) {
             Ok(doc) => {
+                let tokens = tokenizer
+                    .as_ref()
+                    .and_then(|(id, t)| t.encode(doc.body_text().as_str(), false).ok().map(|e| (id, e.get_ids().len())));
                 if args.json {
-                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                    let mut value = serde_json::to_value(&doc)?;
+                    value["tokens"] = serde_json::json!(tokens.map(|(id, n)| serde_json::json!({ "model": id, "count": n })));
+                    println!("{}", serde_json::to_string_pretty(&value)?);
                 } else {
-                    println!("{}", doc.render_inspect());
+                    let mut text = doc.render_inspect();
+                    match tokens {
+                        Some((id, n)) => text.push_str(&format!("tokens:      {n} ({id})\n")),
+                        None => text.push_str("tokens:      unknown (the model is not cached; `nordbrief models pull`)\n"),
+                    }
+                    println!("{text}");
                 }
             }
             Err(e) => {

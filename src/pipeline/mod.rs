@@ -41,6 +41,8 @@ pub struct BriefOptions {
     pub settings: GenerationSettings,
     /// Tokens allowed for one chunk's notes.
     pub notes_max_tokens: usize,
+    /// Quote each key point's source sentences in the Markdown brief.
+    pub quotes: bool,
 }
 
 impl Default for BriefOptions {
@@ -49,6 +51,7 @@ impl Default for BriefOptions {
             context_budget: 1800,
             settings: GenerationSettings { max_new_tokens: 400, ..GenerationSettings::default() },
             notes_max_tokens: 256,
+            quotes: false,
         }
     }
 }
