@@ -16,6 +16,17 @@ enum Section {
     Title,
     Summary,
     KeyPoints,
+    /// After the brief: a small model sometimes echoes the document or adds
+    /// its own headings; none of that belongs to the brief.
+    Trailing,
+}
+
+/// A line that starts something other than the brief: a markdown heading or
+/// an echo of the prompt's DOCUMENT/NOTES/PART markers.
+fn ends_the_brief(line: &str) -> bool {
+    let t = line.trim();
+    let lower = t.trim_start_matches(['#', '*', ' ']).to_lowercase();
+    t.starts_with('#') || ["document:", "notes:", "part "].iter().any(|m| lower.starts_with(m))
 }
 
 /// Recognise a section heading such as "TITLE:", "**Summary**", "### Key points:"
@@ -90,6 +101,9 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
     let mut summary = Vec::new();
     let mut points: Vec<String> = Vec::new();
     for line in answer.lines() {
+        if section == Section::Trailing {
+            continue;
+        }
         if let Some((s, rest)) = heading(line) {
             section = s;
             if !rest.is_empty() {
@@ -97,12 +111,16 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
                     Section::Title => title.push(rest.to_string()),
                     Section::Summary => summary.push(rest.to_string()),
                     Section::KeyPoints => points.extend(strip_bullet(rest).map(clean_inline)),
-                    Section::None => {}
+                    Section::None | Section::Trailing => {}
                 }
             }
             continue;
         }
         if line.trim().is_empty() {
+            continue;
+        }
+        if section == Section::KeyPoints && ends_the_brief(line) {
+            section = Section::Trailing;
             continue;
         }
         match section {
@@ -111,16 +129,18 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
             Section::Title | Section::Summary => summary.push(line.to_string()),
             Section::KeyPoints => match strip_bullet(line) {
                 Some(p) => points.push(clean_inline(p)),
-                // A wrapped bullet continues on the next line.
+                // A wrapped bullet continues on the next line; a line after a
+                // finished sentence is a point written without a bullet.
                 None => match points.last_mut() {
-                    Some(last) => {
+                    Some(last) if !last.ends_with(['.', '!', '?', ')']) => {
                         last.push(' ');
                         last.push_str(&clean_inline(line));
                     }
-                    None => points.push(clean_inline(line)),
+                    _ => points.push(clean_inline(line)),
                 },
             },
             Section::None => summary.push(line.to_string()),
+            Section::Trailing => {}
         }
     }
     ParsedBrief {
@@ -188,6 +208,13 @@ mod tests {
         let a = "TITLE: T\nSUMMARY:\nSummary statistics were published in 2011.\nKEY POINTS:\n- One.";
         let b = parse_brief_answer(a);
         assert_eq!(b.summary, "Summary statistics were published in 2011.");
+    }
+
+    #[test]
+    fn an_echoed_document_after_the_points_is_not_a_point() {
+        let a = "TITLE: T\nSUMMARY: S.\nKEY POINTS:\n- One.\nTwo without a bullet.\n#### Document: Rådets möte den 12-13 juni\nIntegrationspolitik har blivit en fråga.";
+        let b = parse_brief_answer(a);
+        assert_eq!(b.key_points, vec!["One.", "Two without a bullet."]);
     }
 
     #[test]

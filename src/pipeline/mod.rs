@@ -273,6 +273,12 @@ pub fn brief_document(
     let grounder = ground::Grounder::new(doc);
     let cited: Vec<(String, Vec<usize>)> = parsed.key_points.iter().map(|p| ground::split_citations(p)).collect();
     let texts = dedupe_points(cited.iter().map(|(t, _)| t.clone()).filter(|t| !t.is_empty()).collect());
+    // A key point still not in English after the retry is left out: the brief
+    // promises English, and says what it dropped.
+    let (texts, foreign): (Vec<String>, Vec<String>) = texts.into_iter().partition(|t| is_english(t));
+    if !foreign.is_empty() {
+        warnings.push(format!("{} key point(s) not in English were left out", foreign.len()));
+    }
     let mut key_points = Vec::new();
     let mut key_point_sources = Vec::new();
     for text in texts {
