@@ -39,6 +39,10 @@ pub struct Measurement {
     pub tokens_per_second: f64,
     /// Every run, for judging the spread.
     pub runs: Vec<f64>,
+    /// CPU time the process used per second of wall time over the runs
+    /// (near `threads` on a quiet machine; lower means other work took the
+    /// cores and the figure understates this machine's speed).
+    pub cpu_per_wall: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +97,44 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// CPU time (user + system) this process has used so far, in seconds (Linux).
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks
+    // of 1/100 s (USER_HZ on Linux).
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Wall and CPU seconds of a timed section.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Option<f64>,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Self { wall: Instant::now(), cpu: process_cpu_seconds() }
+    }
+    /// (wall seconds, CPU seconds)
+    fn stop(&self) -> (f64, Option<f64>) {
+        let wall = self.wall.elapsed().as_secs_f64();
+        let cpu = match (self.cpu, process_cpu_seconds()) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        };
+        (wall, cpu)
+    }
+}
+
+fn cpu_ratio(wall: f64, cpu: Option<f64>) -> Option<f64> {
+    cpu.filter(|_| wall > 0.0).map(|c| c / wall)
+}
+
 /// `n` prompt tokens: real Scandinavian text, repeated as needed, so the
 /// tokenizer's output is typical of what nordbrief reads.
 fn prompt_tokens(model: &LoadedModel, text: &str, n: usize) -> Vec<u32> {
@@ -124,29 +166,43 @@ pub fn run(model: &mut LoadedModel, text: &str, config: &BenchConfig, threads: u
     for &n in &config.prefill_tokens {
         let tokens = prompt_tokens(model, text, n);
         let mut rates = Vec::new();
+        let (mut wall, mut cpu) = (0.0, Some(0.0));
         for _ in 0..runs {
-            let start = Instant::now();
+            let watch = Stopwatch::start();
             prefill(model, &tokens, config.prefill_batch)?;
-            rates.push(n as f64 / start.elapsed().as_secs_f64());
+            let (w, c) = watch.stop();
+            rates.push(n as f64 / w);
+            wall += w;
+            cpu = cpu.zip(c).map(|(a, b)| a + b);
         }
-        measurements.push(Measurement { test: format!("pp{n}"), tokens_per_second: median(rates.clone()), runs: rates });
+        measurements.push(Measurement {
+            test: format!("pp{n}"),
+            tokens_per_second: median(rates.clone()),
+            runs: rates,
+            cpu_per_wall: cpu_ratio(wall, cpu),
+        });
     }
     for &context in &config.decode_contexts {
         let tokens = prompt_tokens(model, text, context.max(1));
         let mut rates = Vec::new();
+        let (mut wall, mut cpu) = (0.0, Some(0.0));
         for _ in 0..runs {
             let mut logits = prefill(model, &tokens, config.prefill_batch)?;
-            let start = Instant::now();
+            let watch = Stopwatch::start();
             for _ in 0..config.decode_tokens {
                 let next = argmax(&logits)?;
                 logits = model.network.forward(&[next])?;
             }
-            rates.push(config.decode_tokens as f64 / start.elapsed().as_secs_f64());
+            let (w, c) = watch.stop();
+            rates.push(config.decode_tokens as f64 / w);
+            wall += w;
+            cpu = cpu.zip(c).map(|(a, b)| a + b);
         }
         measurements.push(Measurement {
             test: format!("tg{}@{}", config.decode_tokens, context),
             tokens_per_second: median(rates.clone()),
             runs: rates,
+            cpu_per_wall: cpu_ratio(wall, cpu),
         });
     }
     model.network.truncate_cache(0)?;
@@ -163,7 +219,7 @@ pub fn run(model: &mut LoadedModel, text: &str, config: &BenchConfig, threads: u
 impl BenchReport {
     pub fn to_table(&self) -> String {
         let mut t = format!(
-            "model: {} · threads: {} · SIMD: {} · load: {:.2}s · peak RSS: {}\n\n| test | tok/s (median) | runs |\n|---|---:|---|\n",
+            "model: {} · threads: {} · SIMD: {} · load: {:.2}s · peak RSS: {}\n\n| test | tok/s (median) | runs | CPU s per wall s |\n|---|---:|---|---:|\n",
             self.model,
             self.threads,
             if self.simd.is_empty() { "none".to_string() } else { self.simd.join("+") },
@@ -172,7 +228,8 @@ impl BenchReport {
         );
         for m in &self.measurements {
             let runs: Vec<String> = m.runs.iter().map(|r| format!("{r:.1}")).collect();
-            t.push_str(&format!("| {} | {:.1} | {} |\n", m.test, m.tokens_per_second, runs.join(", ")));
+            let cpu = m.cpu_per_wall.map(|c| format!("{c:.2}")).unwrap_or_else(|| "?".into());
+            t.push_str(&format!("| {} | {:.1} | {} | {cpu} |\n", m.test, m.tokens_per_second, runs.join(", ")));
         }
         t
     }
@@ -187,6 +244,29 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(vec![]), 0.0);
+    }
+
+    #[test]
+    fn cpu_time_grows_with_work_on_linux() {
+        if cfg!(target_os = "linux") {
+            let before = process_cpu_seconds().expect("/proc/self/stat");
+            let mut x = 0u64;
+            let start = Instant::now();
+            while start.elapsed().as_millis() < 150 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            std::hint::black_box(x);
+            let after = process_cpu_seconds().unwrap();
+            assert!(after >= before, "{before} {after}");
+            assert!(after - before < 10.0, "{before} {after}");
+        }
+    }
+
+    #[test]
+    fn cpu_ratio_needs_wall_time() {
+        assert_eq!(cpu_ratio(0.0, Some(1.0)), None);
+        assert_eq!(cpu_ratio(2.0, Some(3.0)), Some(1.5));
+        assert_eq!(cpu_ratio(2.0, None), None);
     }
 
     #[test]

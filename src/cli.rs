@@ -152,6 +152,9 @@ struct BenchArgs {
     /// Runs per figure (the median is reported), after one warm-up.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Prompt tokens per forward pass [default: as in generation].
+    #[arg(long, value_name = "N")]
+    prefill_batch: Option<usize>,
     /// Also time `brief` end to end on these documents (a fresh output folder, nothing skipped).
     #[arg(long, value_name = "PATH")]
     seeds: Option<PathBuf>,
@@ -522,6 +525,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         decode_tokens: args.decode,
         decode_contexts: args.decode_context.clone(),
         runs: args.runs,
+        prefill_batch: args.prefill_batch.unwrap_or(nordbrief::generate::GenerationSettings::default().prefill_batch).max(1),
         ..Default::default()
     };
     let report = nordbrief::bench::run(&mut loaded, &text, &config, threads)?;

@@ -3,18 +3,30 @@
 //! Adapted from candle-transformers' `quantized_qwen2`, owned here because the
 //! pipeline needs things the stock model lacks: a KV cache that can be cut
 //! back to a shared prompt prefix (so chunks of one document reuse the
-//! system prompt's cache), and a known place to optimise attention later.
+//! system prompt's cache), and attention that stays fast at long contexts:
+//!
+//! - the KV cache is preallocated and written in place (no copy of the whole
+//!   cache per token), growing in steps up to the model's context;
+//! - grouped-query attention multiplies each K/V head with all the query heads
+//!   that share it, instead of copying K/V once per query head;
+//! - long prompts are attended in blocks of query rows, each against only the
+//!   keys it may see, so the score matrix stays small and causally masked work
+//!   is skipped;
+//! - the token embedding stays quantized and only the rows in use are
+//!   dequantized (an f32 copy of a 151,936-row table would cost ~0.9 GB).
 
-use candle_core::quantized::{gguf_file, QMatMul};
+pub mod linear;
+
+use candle_core::quantized::{gguf_file, QTensor};
+use linear::QLinear;
+use std::sync::Arc;
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
-use candle_nn::Embedding;
 use candle_transformers::quantized_nn::RmsNorm;
-use candle_transformers::utils::repeat_kv;
 
 struct Mlp {
-    gate: QMatMul,
-    down: QMatMul,
-    up: QMatMul,
+    gate: QLinear,
+    down: QLinear,
+    up: QLinear,
 }
 
 impl Mlp {
@@ -25,18 +37,63 @@ impl Mlp {
 }
 
 struct Layer {
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
+    wq: QLinear,
+    wk: QLinear,
+    wv: QLinear,
     bq: Tensor,
     bk: Tensor,
     bv: Tensor,
-    wo: QMatMul,
+    wo: QLinear,
     attention_norm: RmsNorm,
     mlp: Mlp,
     ffn_norm: RmsNorm,
-    /// Keys and values of every position seen so far, (1, n_kv_head, len, head_dim).
-    kv_cache: Option<(Tensor, Tensor)>,
+    kv_cache: KvCache,
+}
+
+/// Keys and values of every position read so far, each (n_kv_head,
+/// capacity, head_dim); positions at and past the model's `cached_len` are
+/// unused. Written in place with `slice_set`.
+struct KvCache {
+    k: Option<Tensor>,
+    v: Option<Tensor>,
+}
+
+/// The cache grows by at least this many positions at a time, so that
+/// growing (a copy of the cache) happens rarely.
+const CACHE_GROWTH: usize = 1024;
+
+/// Score matrices of one attention block stay under this many bytes (about
+/// the L3 cache of a small CPU), whatever the context length.
+const ATTENTION_BLOCK_BYTES: usize = 8 << 20;
+
+impl KvCache {
+    fn capacity(&self) -> usize {
+        self.k.as_ref().map(|k| k.dim(1).unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// Make room for `needed` positions, keeping the first `len`.
+    fn reserve(&mut self, needed: usize, len: usize, max: usize, shape: (usize, usize), device: &Device) -> Result<()> {
+        if needed <= self.capacity() {
+            return Ok(());
+        }
+        let capacity = needed.max(self.capacity() * 2).max(CACHE_GROWTH).min(max).max(needed);
+        let (n_kv_head, head_dim) = shape;
+        let grow = |old: &Option<Tensor>| -> Result<Tensor> {
+            let fresh = Tensor::zeros((n_kv_head, capacity, head_dim), DType::F32, device)?;
+            if let (Some(old), true) = (old, len > 0) {
+                fresh.slice_set(&old.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
+            }
+            Ok(fresh)
+        };
+        self.k = Some(grow(&self.k)?);
+        self.v = Some(grow(&self.v)?);
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.k = None;
+        self.v = None;
+    }
 }
 
 /// Shape facts read from the GGUF metadata.
@@ -78,10 +135,11 @@ impl Qwen2Config {
 
 pub struct Qwen2 {
     config: Qwen2Config,
-    embeddings: Embedding,
+    /// Token embedding table, kept quantized.
+    embeddings: Arc<QTensor>,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: QLinear,
     cos: Tensor,
     sin: Tensor,
     /// Number of positions held in every layer's KV cache.
@@ -97,34 +155,35 @@ impl Qwen2 {
         let config = Qwen2Config::from_gguf(ct)?;
         let mut tensor = |name: &str| ct.tensor(reader, name, device);
 
-        let token_embd = tensor("token_embd.weight")?;
-        let embeddings = Embedding::new(token_embd.dequantize(device)?, config.embedding_length);
+        let token_embd = Arc::new(tensor("token_embd.weight")?);
         let norm = RmsNorm::from_qtensor(tensor("output_norm.weight")?, config.rms_norm_eps)?;
-        // Small Qwen2 models tie the output projection to the embeddings.
+        // Small Qwen2 models tie the output projection to the embeddings;
+        // then both share one copy of the table.
         let output = match tensor("output.weight") {
-            Ok(w) => QMatMul::from_qtensor(w)?,
-            Err(_) => QMatMul::from_qtensor(token_embd)?,
+            Ok(w) => QLinear::new(Arc::new(w)),
+            Err(_) => QLinear::new(token_embd.clone()),
         };
+        let embeddings = token_embd;
 
         let mut layers = Vec::with_capacity(config.block_count);
         for i in 0..config.block_count {
             let mut t = |suffix: &str| tensor(&format!("blk.{i}.{suffix}"));
             let layer = Layer {
-                wq: QMatMul::from_qtensor(t("attn_q.weight")?)?,
-                wk: QMatMul::from_qtensor(t("attn_k.weight")?)?,
-                wv: QMatMul::from_qtensor(t("attn_v.weight")?)?,
+                wq: QLinear::new(Arc::new(t("attn_q.weight")?)),
+                wk: QLinear::new(Arc::new(t("attn_k.weight")?)),
+                wv: QLinear::new(Arc::new(t("attn_v.weight")?)),
                 bq: t("attn_q.bias")?.dequantize(device)?,
                 bk: t("attn_k.bias")?.dequantize(device)?,
                 bv: t("attn_v.bias")?.dequantize(device)?,
-                wo: QMatMul::from_qtensor(t("attn_output.weight")?)?,
+                wo: QLinear::new(Arc::new(t("attn_output.weight")?)),
                 attention_norm: RmsNorm::from_qtensor(t("attn_norm.weight")?, config.rms_norm_eps)?,
                 mlp: Mlp {
-                    gate: QMatMul::from_qtensor(t("ffn_gate.weight")?)?,
-                    down: QMatMul::from_qtensor(t("ffn_down.weight")?)?,
-                    up: QMatMul::from_qtensor(t("ffn_up.weight")?)?,
+                    gate: QLinear::new(Arc::new(t("ffn_gate.weight")?)),
+                    down: QLinear::new(Arc::new(t("ffn_down.weight")?)),
+                    up: QLinear::new(Arc::new(t("ffn_up.weight")?)),
                 },
                 ffn_norm: RmsNorm::from_qtensor(t("ffn_norm.weight")?, config.rms_norm_eps)?,
-                kv_cache: None,
+                kv_cache: KvCache { k: None, v: None },
             };
             layers.push(layer);
         }
@@ -151,19 +210,17 @@ impl Qwen2 {
     }
 
     /// Cut the KV cache back to its first `len` positions, keeping a shared
-    /// prompt prefix so that only the rest of a new prompt is read.
+    /// prompt prefix so that only the rest of a new prompt is read. Only the
+    /// length changes: later positions are overwritten when read again.
     pub fn truncate_cache(&mut self, len: usize) -> Result<()> {
         if len >= self.cached_len {
             return Ok(());
         }
-        for layer in &mut self.layers {
-            layer.kv_cache = match (&layer.kv_cache, len) {
-                (_, 0) | (None, _) => None,
-                (Some((k, v)), len) => Some((
-                    k.narrow(2, 0, len)?.contiguous()?,
-                    v.narrow(2, 0, len)?.contiguous()?,
-                )),
-            };
+        if len == 0 {
+            // Free the memory of a long document once it is done with.
+            for layer in &mut self.layers {
+                layer.kv_cache.clear();
+            }
         }
         self.cached_len = len;
         Ok(())
@@ -174,6 +231,9 @@ impl Qwen2 {
     pub fn forward(&mut self, tokens: &[u32]) -> Result<Tensor> {
         let device = self.cos.device().clone();
         let seq_len = tokens.len();
+        if seq_len == 0 {
+            candle_core::bail!("forward needs at least one token");
+        }
         let index_pos = self.cached_len;
         if index_pos + seq_len > self.config.context_length {
             candle_core::bail!(
@@ -182,29 +242,66 @@ impl Qwen2 {
                 self.config.context_length
             );
         }
-        let input = Tensor::new(tokens, &device)?.unsqueeze(0)?;
-        let mask = if seq_len == 1 {
-            None
-        } else {
-            Some(candle_transformers::utils::build_causal_mask(seq_len, index_pos, &device)?)
-        };
+        let input = Tensor::new(tokens, &device)?;
         let cos = self.cos.narrow(0, index_pos, seq_len)?;
         let sin = self.sin.narrow(0, index_pos, seq_len)?;
+        let kv_shape = (self.config.n_kv_head, self.config.head_dim);
+        let blocks = attention_blocks(&self.config, index_pos, seq_len, &device)?;
 
-        let mut hidden = self.embeddings.forward(&input)?;
+        let mut hidden = self.embeddings.embedding(&input)?.unsqueeze(0)?;
         for layer in &mut self.layers {
+            layer.kv_cache.reserve(index_pos + seq_len, index_pos, self.config.context_length, kv_shape, &device)?;
             let residual = &hidden;
             let x = layer.attention_norm.forward(&hidden)?;
-            let attn = layer.attention(&self.config, &x, mask.as_ref(), &cos, &sin)?;
+            let attn = layer.attention(&self.config, &x, index_pos, &blocks, &cos, &sin)?;
             let x = (attn + residual)?;
             let residual = &x;
             let y = layer.mlp.forward(&layer.ffn_norm.forward(&x)?)?;
             hidden = (y + residual)?;
         }
         self.cached_len += seq_len;
-        let last = self.norm.forward(&hidden)?.i((.., seq_len - 1, ..))?;
-        self.output.forward(&last)?.squeeze(0)?.to_dtype(DType::F32)
+        let last = self.norm.forward(&hidden.i((.., seq_len - 1.., ..))?.contiguous()?)?;
+        self.output.forward(&last)?.flatten_all()?.to_dtype(DType::F32)
     }
+}
+
+/// One block of query rows for attention: rows `start..start + len` of the
+/// batch attend to the first `keys` cached positions, with `mask` (additive,
+/// (len, 1, keys)) hiding the positions after each row's own.
+struct AttentionBlock {
+    start: usize,
+    len: usize,
+    keys: usize,
+    mask: Option<Tensor>,
+}
+
+/// Split a batch of `seq_len` new rows following `index_pos` cached ones into
+/// blocks whose score matrices stay small. The blocks and their masks are
+/// shared by every layer.
+fn attention_blocks(config: &Qwen2Config, index_pos: usize, seq_len: usize, device: &Device) -> Result<Vec<AttentionBlock>> {
+    let total = index_pos + seq_len;
+    let row_bytes = config.n_head * total * std::mem::size_of::<f32>();
+    let rows_per_block = (ATTENTION_BLOCK_BYTES / row_bytes.max(1)).clamp(16, seq_len.max(16));
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    while start < seq_len {
+        let len = rows_per_block.min(seq_len - start);
+        // The block's last row sees up to and including its own position.
+        let keys = index_pos + start + len;
+        let mask = if len == 1 {
+            None
+        } else {
+            let mut values = vec![0f32; len * keys];
+            for row in 0..len {
+                let visible = index_pos + start + row + 1;
+                values[row * keys + visible..(row + 1) * keys].fill(f32::NEG_INFINITY);
+            }
+            Some(Tensor::from_vec(values, (len, 1, keys), device)?)
+        };
+        blocks.push(AttentionBlock { start, len, keys, mask });
+        start += len;
+    }
+    Ok(blocks)
 }
 
 impl Layer {
@@ -212,50 +309,59 @@ impl Layer {
         &mut self,
         config: &Qwen2Config,
         x: &Tensor,
-        mask: Option<&Tensor>,
+        index_pos: usize,
+        blocks: &[AttentionBlock],
         cos: &Tensor,
         sin: &Tensor,
     ) -> Result<Tensor> {
         let (b, seq_len, n_embd) = x.dims3()?;
-        let project = |w: &QMatMul, bias: &Tensor, heads: usize| -> Result<Tensor> {
-            w.forward(x)?
-                .broadcast_add(bias)?
-                .reshape((b, seq_len, heads, config.head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
+        let head_dim = config.head_dim;
+        let (n_head, n_kv_head) = (config.n_head, config.n_kv_head);
+        let n_rep = n_head / n_kv_head;
+        // Rows are (batch, position, head, dim): rope works on that layout
+        // directly, so no transpose is needed before it.
+        let project = |w: &QLinear, bias: &Tensor, heads: usize| -> Result<Tensor> {
+            w.forward(x)?.broadcast_add(bias)?.reshape((b, seq_len, heads, head_dim))
         };
-        let q = project(&self.wq, &self.bq, config.n_head)?;
-        let k = project(&self.wk, &self.bk, config.n_kv_head)?;
-        let v = project(&self.wv, &self.bv, config.n_kv_head)?;
-        let q = candle_nn::rotary_emb::rope(&q, cos, sin)?;
-        let k = candle_nn::rotary_emb::rope(&k, cos, sin)?;
+        let q = project(&self.wq, &self.bq, n_head)?;
+        let k = project(&self.wk, &self.bk, n_kv_head)?;
+        let v = project(&self.wv, &self.bv, n_kv_head)?;
+        // Scaling q (seq × n_head × head_dim values) is cheaper than scaling
+        // the scores (seq × n_head × context).
+        let q = (candle_nn::rotary_emb::rope_thd(&q, cos, sin)? * (1.0 / (head_dim as f64).sqrt()))?;
+        let k = candle_nn::rotary_emb::rope_thd(&k, cos, sin)?;
 
-        let (k, v) = match &self.kv_cache {
-            None => (k, v),
-            Some((k_cache, v_cache)) => (
-                Tensor::cat(&[k_cache, &k], 2)?,
-                Tensor::cat(&[v_cache, &v], 2)?,
-            ),
+        // Append the new keys and values in place: (n_kv_head, seq, head_dim).
+        let (k_cache, v_cache) = match (&self.kv_cache.k, &self.kv_cache.v) {
+            (Some(k), Some(v)) => (k, v),
+            _ => candle_core::bail!("KV cache not reserved"),
         };
-        self.kv_cache = Some((k.clone(), v.clone()));
+        k_cache.slice_set(&k.squeeze(0)?.transpose(0, 1)?.contiguous()?, 1, index_pos)?;
+        v_cache.slice_set(&v.squeeze(0)?.transpose(0, 1)?.contiguous()?, 1, index_pos)?;
 
-        let n_rep = config.n_head / config.n_kv_head;
-        let k = repeat_kv(k, n_rep)?;
-        let v = repeat_kv(v, n_rep)?.contiguous()?;
-        let scores = (q.matmul(&k.t()?)? / (config.head_dim as f64).sqrt())?;
-        let scores = match mask {
-            None => scores,
-            Some(mask) => {
-                let mask = mask.broadcast_as(scores.shape())?;
-                let neg_inf = Tensor::new(f32::NEG_INFINITY, scores.device())?
-                    .broadcast_as(scores.shape())?;
-                mask.where_cond(&neg_inf, &scores)?
-            }
-        };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = probs.matmul(&v)?;
-        let y = y.transpose(1, 2)?.reshape((b, seq_len, n_embd))?;
-        self.wo.forward(&y)
+        // Queries grouped by the K/V head they share: (n_kv_head, seq, n_rep, head_dim).
+        let q = q.squeeze(0)?.reshape((seq_len, n_kv_head, n_rep, head_dim))?.transpose(0, 1)?;
+        let mut outputs = Vec::with_capacity(blocks.len());
+        for block in blocks {
+            let rows = block.len * n_rep;
+            let q = q.narrow(1, block.start, block.len)?.contiguous()?.reshape((n_kv_head, rows, head_dim))?;
+            let k = k_cache.narrow(1, 0, block.keys)?;
+            let v = v_cache.narrow(1, 0, block.keys)?;
+            let scores = q.matmul(&k.t()?)?;
+            let scores = match &block.mask {
+                None => scores,
+                Some(mask) => scores
+                    .reshape((n_kv_head, block.len, n_rep, block.keys))?
+                    .broadcast_add(mask)?
+                    .reshape((n_kv_head, rows, block.keys))?,
+            };
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            // (n_kv_head, rows, head_dim) → (rows of the block, n_head × head_dim)
+            let y = probs.matmul(&v)?.reshape((n_kv_head, block.len, n_rep * head_dim))?.transpose(0, 1)?;
+            outputs.push(y.contiguous()?.reshape((block.len, n_embd))?);
+        }
+        let y = if outputs.len() == 1 { outputs.pop().expect("one block") } else { Tensor::cat(&outputs, 0)? };
+        self.wo.forward(&y.unsqueeze(0)?)
     }
 }
 
@@ -273,3 +379,64 @@ fn rope_tables(config: &Qwen2Config, device: &Device) -> Result<(Tensor, Tensor)
     Ok((angles.cos()?, angles.sin()?))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(n_head: usize) -> Qwen2Config {
+        Qwen2Config {
+            n_head,
+            n_kv_head: 1,
+            head_dim: 4,
+            embedding_length: 4 * n_head,
+            block_count: 1,
+            context_length: 1 << 20,
+            rms_norm_eps: 1e-6,
+            rope_freq_base: 10_000.0,
+        }
+    }
+
+    #[test]
+    fn blocks_cover_the_batch_and_mask_exactly_the_future() {
+        let index_pos = 5;
+        for (n_head, seq_len) in [(2, 7), (64, 300), (4096, 40)] {
+            let blocks = attention_blocks(&config(n_head), index_pos, seq_len, &Device::Cpu).unwrap();
+            assert_eq!(blocks.iter().map(|b| b.len).sum::<usize>(), seq_len);
+            let mut next = 0;
+            for block in &blocks {
+                assert_eq!(block.start, next);
+                next += block.len;
+                assert_eq!(block.keys, index_pos + block.start + block.len);
+                let mask = block.mask.as_ref().unwrap().squeeze(1).unwrap().to_vec2::<f32>().unwrap();
+                for (row, values) in mask.iter().enumerate() {
+                    let visible = index_pos + block.start + row + 1;
+                    assert!(values[..visible].iter().all(|&v| v == 0.0), "row {row}");
+                    assert!(values[visible..].iter().all(|&v| v == f32::NEG_INFINITY), "row {row}");
+                }
+            }
+            // Large score matrices are split into several blocks.
+            assert_eq!(blocks.len() > 1, n_head * (index_pos + seq_len) * 4 * seq_len > ATTENTION_BLOCK_BYTES);
+        }
+        // One new token (decode) needs no mask.
+        let blocks = attention_blocks(&config(2), 9, 1, &Device::Cpu).unwrap();
+        assert_eq!((blocks.len(), blocks[0].keys), (1, 10));
+        assert!(blocks[0].mask.is_none());
+    }
+
+    #[test]
+    fn growing_the_cache_keeps_what_it_holds() {
+        let mut cache = KvCache { k: None, v: None };
+        cache.reserve(3, 0, 1 << 20, (2, 4), &Device::Cpu).unwrap();
+        assert_eq!(cache.capacity(), CACHE_GROWTH);
+        let values = Tensor::arange(0f32, 24.0, &Device::Cpu).unwrap().reshape((2, 3, 4)).unwrap();
+        cache.k.as_ref().unwrap().slice_set(&values, 1, 0).unwrap();
+        cache.reserve(CACHE_GROWTH + 1, 3, 1 << 20, (2, 4), &Device::Cpu).unwrap();
+        assert_eq!(cache.capacity(), 2 * CACHE_GROWTH);
+        let kept = cache.k.as_ref().unwrap().narrow(1, 0, 3).unwrap();
+        assert_eq!(kept.to_vec3::<f32>().unwrap(), values.to_vec3::<f32>().unwrap());
+        // Doubling stops at the model's context.
+        cache.reserve(2 * CACHE_GROWTH + 1, 3, 2 * CACHE_GROWTH + 100, (2, 4), &Device::Cpu).unwrap();
+        assert_eq!(cache.capacity(), 2 * CACHE_GROWTH + 100);
+    }
+}

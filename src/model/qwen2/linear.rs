@@ -1,0 +1,300 @@
+//! Quantized linear layers with the kernel that is fastest here for each
+//! weight type and batch size.
+//!
+//! candle's `QMatMul` repacks Q4_K weights into tiles with f32 scales for
+//! every batch size. The tiles pay off for many rows (prefill), but for one
+//! row (decode, bound by memory bandwidth) they are a third larger than the
+//! compact blocks and measured ~1.4× slower than candle's compact
+//! `k_quants::matmul`, so one-row products of Q4_K weights take that path.
+//!
+//! candle has no AVX2 kernel for Q8_0 weights beyond a one-block-at-a-time
+//! dot product (~7 Gop/s per core here), so Q8_0 products use
+//! [`q8_0::matmul`], a register-tiled kernel over the same blocks that gives
+//! bit-identical results.
+
+use candle_core::quantized::{k_quants, GgmlDType, QMatMul, QTensor};
+use candle_core::{Module, Result, Tensor};
+use std::sync::Arc;
+
+pub struct QLinear {
+    weight: Arc<QTensor>,
+    matmul: QMatMul,
+}
+
+impl QLinear {
+    pub fn new(weight: Arc<QTensor>) -> Self {
+        Self { matmul: QMatMul::QTensor(weight.clone()), weight }
+    }
+
+    /// `x` (…, k) times the weight (n, k) transposed: (…, n).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (n, k) = self.weight.shape().dims2()?;
+        let rows = x.elem_count() / k.max(1);
+        if rows == 1 && self.weight.dtype() == GgmlDType::Q4K {
+            let lhs = x.flatten_all()?.to_vec1::<f32>()?;
+            let mut dst = vec![0f32; n];
+            let data = self.weight.data()?;
+            let blocks = as_blocks::<k_quants::BlockQ4K>(&data, n * k)?;
+            k_quants::matmul((1, k, n), &lhs, blocks, &mut dst)?;
+            let mut shape = x.dims().to_vec();
+            if let Some(last) = shape.last_mut() {
+                *last = n;
+            }
+            return Tensor::from_vec(dst, shape, x.device());
+        }
+        if self.weight.dtype() == GgmlDType::Q8_0 && q8_0::available() {
+            let lhs = x.flatten_all()?.to_vec1::<f32>()?;
+            let mut dst = vec![0f32; rows * n];
+            let data = self.weight.data()?;
+            let blocks = as_blocks::<k_quants::BlockQ8_0>(&data, n * k)?;
+            q8_0::matmul(blocks, n, k, &lhs, &mut dst)?;
+            let mut shape = x.dims().to_vec();
+            if let Some(last) = shape.last_mut() {
+                *last = n;
+            }
+            return Tensor::from_vec(dst, shape, x.device());
+        }
+        self.matmul.forward(x)
+    }
+}
+
+/// The weight's bytes as its blocks, checked against the element count.
+fn as_blocks<T: k_quants::GgmlType>(data: &[u8], elements: usize) -> Result<&[T]> {
+    let count = elements / T::BLCK_SIZE;
+    if data.len() != count * std::mem::size_of::<T>() || (data.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+        candle_core::bail!("quantized weight of {} bytes does not hold {count} {:?} blocks", data.len(), T::DTYPE);
+    }
+    // SAFETY: length and alignment are checked above; the blocks are plain
+    // old data that candle itself reinterprets the same way.
+    Ok(unsafe { std::slice::from_raw_parts(data.as_ptr() as *const T, count) })
+}
+
+/// Q8_0 weights times f32 activations (quantized to Q8_0 per row, as candle
+/// does), tiled so that each loaded block serves several rows and columns.
+pub mod q8_0 {
+    use candle_core::quantized::k_quants::{BlockQ8_0, GgmlType, QK8_0};
+    use candle_core::Result;
+
+    /// Weight rows per work unit handed to a thread.
+    const UNIT_COLUMNS: usize = 32;
+    /// Activation rows per work unit.
+    const UNIT_ROWS: usize = 64;
+
+    pub fn available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// `dst` (m, n) = `lhs` (m, k) × `weights` (n, k)ᵀ, with m = lhs.len() / k.
+    pub fn matmul(weights: &[BlockQ8_0], n: usize, k: usize, lhs: &[f32], dst: &mut [f32]) -> Result<()> {
+        if k == 0 || k % QK8_0 != 0 || weights.len() != n * k / QK8_0 || lhs.len() % k != 0 {
+            candle_core::bail!("q8_0 matmul: bad shapes n={n} k={k} lhs={}", lhs.len());
+        }
+        let m = lhs.len() / k;
+        if dst.len() != m * n {
+            candle_core::bail!("q8_0 matmul: dst holds {} values, needs {}", dst.len(), m * n);
+        }
+        if !available() {
+            candle_core::bail!("q8_0 matmul needs AVX2 and FMA");
+        }
+        let kb = k / QK8_0;
+        let mut lhs_q = vec![BlockQ8_0::zeros(); m * kb];
+        for (row, blocks) in lhs.chunks_exact(k).zip(lhs_q.chunks_exact_mut(kb)) {
+            BlockQ8_0::from_float(row, blocks);
+        }
+        let lhs_q: &[BlockQ8_0] = &lhs_q;
+        let column_units = n.div_ceil(UNIT_COLUMNS);
+        let row_units = m.div_ceil(UNIT_ROWS);
+        let dst_ptr = dst.as_mut_ptr() as usize;
+        candle_core::utils::barrier_pool().execute_chunked(column_units * row_units, |range| {
+            for unit in range {
+                let (row_unit, column_unit) = (unit / column_units, unit % column_units);
+                let rows = row_unit * UNIT_ROWS..m.min((row_unit + 1) * UNIT_ROWS);
+                let columns = column_unit * UNIT_COLUMNS..n.min((column_unit + 1) * UNIT_COLUMNS);
+                // SAFETY: AVX2/FMA checked above; the unit's rows × columns
+                // of dst are written by this unit only.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    avx2::block(weights, lhs_q, kb, rows, columns, dst_ptr as *mut f32, n)
+                };
+            }
+        });
+        Ok(())
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx2 {
+        use super::BlockQ8_0;
+        use std::arch::x86_64::*;
+        use std::ops::Range;
+
+        /// Same memory layout as candle's `BlockQ8_0` (repr(C), 34 bytes),
+        /// whose fields are private to candle.
+        #[repr(C)]
+        struct Block {
+            d: u16,
+            qs: [i8; 32],
+        }
+        const _: () = assert!(std::mem::size_of::<Block>() == std::mem::size_of::<BlockQ8_0>());
+
+        fn f16_to_f32(h: u16) -> f32 {
+            let sign = ((h & 0x8000) as u32) << 16;
+            let exponent = ((h >> 10) & 0x1f) as u32;
+            let mantissa = (h & 0x3ff) as u32;
+            match exponent {
+                0 => {
+                    let value = mantissa as f32 * (1.0 / 16_777_216.0);
+                    if sign != 0 { -value } else { value }
+                }
+                31 => f32::from_bits(sign | 0x7f80_0000 | (mantissa << 13)),
+                _ => f32::from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13)),
+            }
+        }
+
+        /// Horizontal sum in the order candle's `hsum_float_8` uses, so
+        /// results match its dot product bit for bit.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn hsum(x: __m256) -> f32 {
+            let res = _mm256_extractf128_ps(x, 1);
+            let res = _mm_add_ps(res, _mm256_castps256_ps128(x));
+            let res = _mm_add_ps(res, _mm_movehl_ps(res, res));
+            let res = _mm_add_ss(res, _mm_movehdup_ps(res));
+            _mm_cvtss_f32(res)
+        }
+
+        /// `RM` activation rows × `RN` weight rows, accumulators in registers.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn tile<const RM: usize, const RN: usize>(
+            w: *const Block,
+            a: *const Block,
+            kb: usize,
+            dst: *mut f32,
+            dst_stride: usize,
+        ) {
+            let ones = _mm256_set1_epi16(1);
+            let mut acc = [[_mm256_setzero_ps(); RN]; RM];
+            for b in 0..kb {
+                let mut wq = [_mm256_setzero_si256(); RN];
+                let mut wd = [0f32; RN];
+                for j in 0..RN {
+                    let block = &*w.add(j * kb + b);
+                    wq[j] = _mm256_loadu_si256(block.qs.as_ptr() as *const __m256i);
+                    wd[j] = f16_to_f32(block.d);
+                }
+                for (i, acc_row) in acc.iter_mut().enumerate() {
+                    let block = &*a.add(i * kb + b);
+                    let aq = _mm256_loadu_si256(block.qs.as_ptr() as *const __m256i);
+                    let ad = f16_to_f32(block.d);
+                    for j in 0..RN {
+                        // |w| · sign(a, w): maddubs needs one unsigned operand.
+                        let abs_w = _mm256_sign_epi8(wq[j], wq[j]);
+                        let signed_a = _mm256_sign_epi8(aq, wq[j]);
+                        let pairs = _mm256_maddubs_epi16(abs_w, signed_a);
+                        let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, pairs));
+                        acc_row[j] = _mm256_fmadd_ps(_mm256_set1_ps(wd[j] * ad), sums, acc_row[j]);
+                    }
+                }
+            }
+            for (i, acc_row) in acc.iter().enumerate() {
+                for (j, &value) in acc_row.iter().enumerate() {
+                    *dst.add(i * dst_stride + j) = hsum(value);
+                }
+            }
+        }
+
+        /// dst[rows × columns] of the product, in tiles.
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) unsafe fn block(
+            weights: &[BlockQ8_0],
+            lhs: &[BlockQ8_0],
+            kb: usize,
+            rows: Range<usize>,
+            columns: Range<usize>,
+            dst: *mut f32,
+            n: usize,
+        ) {
+            let w = weights.as_ptr() as *const Block;
+            let a = lhs.as_ptr() as *const Block;
+            // One activation row (decode) is bound by reading weights: more
+            // weight rows per tile; many rows reuse each weight block more.
+            let (rm_max, rn_max) = if rows.len() == 1 { (1, 4) } else { (4, 2) };
+            let mut j = columns.start;
+            while j < columns.end {
+                let rn = rn_max.min(columns.end - j);
+                let mut i = rows.start;
+                while i < rows.end {
+                    let rm = rm_max.min(rows.end - i);
+                    let (wp, ap, dp) = (w.add(j * kb), a.add(i * kb), dst.add(i * n + j));
+                    match (rm, rn) {
+                        (4, 2) => tile::<4, 2>(wp, ap, kb, dp, n),
+                        (3, 2) => tile::<3, 2>(wp, ap, kb, dp, n),
+                        (2, 2) => tile::<2, 2>(wp, ap, kb, dp, n),
+                        (1, 2) => tile::<1, 2>(wp, ap, kb, dp, n),
+                        (4, 1) => tile::<4, 1>(wp, ap, kb, dp, n),
+                        (3, 1) => tile::<3, 1>(wp, ap, kb, dp, n),
+                        (2, 1) => tile::<2, 1>(wp, ap, kb, dp, n),
+                        (1, 4) => tile::<1, 4>(wp, ap, kb, dp, n),
+                        (1, 3) => tile::<1, 3>(wp, ap, kb, dp, n),
+                        _ => tile::<1, 1>(wp, ap, kb, dp, n),
+                    }
+                    i += rm;
+                }
+                j += rn;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+        use candle_core::{Device, Module, Tensor};
+
+        fn values(count: usize, seed: u32) -> Vec<f32> {
+            (0..count as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 - 1.0).collect()
+        }
+
+        /// Against candle's own Q8_0 product, for shapes that leave partial
+        /// tiles and units on both sides.
+        #[test]
+        fn matches_candle_bit_for_bit() {
+            if !available() {
+                return;
+            }
+            for (m, n, k) in [(1, 37, 64), (5, 37, 96), (70, 9, 32), (1, 130, 896), (67, 70, 896)] {
+                let w = Tensor::from_vec(values(n * k, 7), (n, k), &Device::Cpu).unwrap();
+                let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
+                let x = values(m * k, 11);
+                let expected = QMatMul::from_qtensor(QTensor::quantize(&w, GgmlDType::Q8_0).unwrap())
+                    .unwrap()
+                    .forward(&Tensor::from_vec(x.clone(), (m, k), &Device::Cpu).unwrap())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                let data = q.data().unwrap();
+                let blocks = super::super::as_blocks::<BlockQ8_0>(&data, n * k).unwrap();
+                let mut got = vec![0f32; m * n];
+                matmul(blocks, n, k, &x, &mut got).unwrap();
+                assert_eq!(got, expected, "m={m} n={n} k={k}");
+            }
+        }
+
+        #[test]
+        fn rejects_mismatched_shapes() {
+            let q = QTensor::quantize(&Tensor::zeros((4, 64), candle_core::DType::F32, &Device::Cpu).unwrap(), GgmlDType::Q8_0).unwrap();
+            let data = q.data().unwrap();
+            let blocks = super::super::as_blocks::<BlockQ8_0>(&data, 4 * 64).unwrap();
+            let mut dst = vec![0f32; 4];
+            assert!(matmul(blocks, 4, 64, &[0.0; 65], &mut dst).is_err());
+            assert!(matmul(blocks, 4, 64, &[0.0; 128], &mut dst).is_err());
+        }
+    }
+}

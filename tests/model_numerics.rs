@@ -1,0 +1,153 @@
+//! The forward pass of the real small model against logits recorded from the
+//! first, unoptimised implementation (KV cache grown with `Tensor::cat`, K/V
+//! heads copied with `repeat_kv`, attention with a u8 mask). Optimisations
+//! may reorder floating-point sums, so logits are compared within a bound
+//! and the greedy tokens must match exactly.
+//!
+//! The fixture was written by `record_reference` (ignored) from that
+//! implementation; rerunning it on a later one would make the test vacuous.
+
+use nordbrief::model::load::{load, LoadedModel};
+use serde::{Deserialize, Serialize};
+
+const FIXTURE: &str = "tests/fixtures/qwen2_small_logits.json";
+const PROMPT_TOKENS: usize = 600;
+const BATCH: usize = 256;
+const DECODE_TOKENS: usize = 12;
+const REUSED_PREFIX: usize = 100;
+const TOP: usize = 20;
+/// Largest allowed difference of a logit (they span roughly ±30). Observed
+/// differences between implementations are far smaller; a real bug (a wrong
+/// mask, position or head) moves logits by whole units.
+const MAX_ABS_DIFF: f32 = 0.25;
+/// Largest allowed difference between reading tokens one at a time and in a
+/// batch (see the test for why it is wider).
+const MAX_SHAPE_DIFF: f32 = 1.0;
+
+#[derive(Serialize, Deserialize)]
+struct Reference {
+    prompt_tokens: Vec<u32>,
+    /// The top logits after reading the prompt in batches, (token, logit).
+    after_prefill: Vec<(u32, f32)>,
+    /// Greedy tokens decoded after the prompt.
+    greedy: Vec<u32>,
+    /// The top logits after the last greedy token.
+    after_decode: Vec<(u32, f32)>,
+}
+
+fn small_model() -> LoadedModel {
+    let manifest = nordbrief::model::find_manifest("qwen2.5-coder-0.5b-instruct").unwrap();
+    let mut opts = nordbrief::model::ResolveOptions::from_env();
+    opts.quiet = true;
+    let resolved = nordbrief::model::resolve(&manifest, &opts).expect("test model obtainable");
+    load(&resolved.path).expect("test model loads")
+}
+
+fn prompt(model: &LoadedModel) -> Vec<u32> {
+    let text = std::fs::read_to_string("seeds/000_80af01f0790fae2a.txt").unwrap();
+    let messages = [
+        nordbrief::model::template::ChatMessage::system("You summarise Swedish documents in English."),
+        nordbrief::model::template::ChatMessage::user(&text),
+    ];
+    let rendered = model.template.render(&messages).unwrap();
+    let ids = model.tokenizer.encode(rendered.as_str(), false).unwrap().get_ids().to_vec();
+    assert!(ids.len() >= PROMPT_TOKENS, "seed too short: {} tokens", ids.len());
+    ids[..PROMPT_TOKENS].to_vec()
+}
+
+fn logits_vec(t: &candle_core::Tensor) -> Vec<f32> {
+    t.to_vec1::<f32>().unwrap()
+}
+
+fn top(logits: &[f32]) -> Vec<(u32, f32)> {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    order.iter().take(TOP).map(|&i| (i as u32, logits[i])).collect()
+}
+
+fn argmax(logits: &[f32]) -> u32 {
+    top(logits)[0].0
+}
+
+fn prefill(model: &mut LoadedModel, tokens: &[u32], batch: usize) -> Vec<f32> {
+    let mut last = None;
+    for piece in tokens.chunks(batch) {
+        last = Some(model.network.forward(piece).unwrap());
+    }
+    logits_vec(&last.unwrap())
+}
+
+/// Prefill, greedy decode, and the logits at each step.
+fn run(model: &mut LoadedModel, tokens: &[u32]) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
+    model.network.truncate_cache(0).unwrap();
+    let after_prefill = prefill(model, tokens, BATCH);
+    let mut logits = after_prefill.clone();
+    let mut greedy = Vec::new();
+    for _ in 0..DECODE_TOKENS {
+        let next = argmax(&logits);
+        greedy.push(next);
+        logits = logits_vec(&model.network.forward(&[next]).unwrap());
+    }
+    (after_prefill, greedy, logits)
+}
+
+fn max_diff(reference: &[(u32, f32)], logits: &[f32]) -> f32 {
+    reference.iter().map(|&(id, value)| (logits[id as usize] - value).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn logits_match_the_reference_implementation() {
+    let reference: Reference = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    let mut model = small_model();
+    let tokens = prompt(&model);
+    assert_eq!(tokens, reference.prompt_tokens, "the tokenizer or the seed changed");
+
+    let (after_prefill, greedy, after_decode) = run(&mut model, &tokens);
+    let d = max_diff(&reference.after_prefill, &after_prefill);
+    eprintln!("prefill: max |diff| {d}");
+    assert!(d <= MAX_ABS_DIFF, "prefill logits differ by {d}");
+    assert_eq!(argmax(&after_prefill), reference.after_prefill[0].0);
+    assert_eq!(greedy, reference.greedy, "greedy tokens differ");
+    let d = max_diff(&reference.after_decode, &after_decode);
+    eprintln!("decode: max |diff| {d}");
+    assert!(d <= MAX_ABS_DIFF, "decode logits differ by {d}");
+
+    // Cutting the cache back to a prefix and reading the rest in one batch
+    // (another batch shape, positions continuing after the prefix) gives the
+    // same logits as reading everything from scratch.
+    model.network.truncate_cache(REUSED_PREFIX).unwrap();
+    assert_eq!(model.network.cached_len(), REUSED_PREFIX);
+    let reread = logits_vec(&model.network.forward(&tokens[REUSED_PREFIX..]).unwrap());
+    let d = max_diff(&reference.after_prefill, &reread);
+    eprintln!("prefix reuse: max |diff| {d}");
+    assert!(d <= MAX_ABS_DIFF, "logits after prefix reuse differ by {d}");
+    assert_eq!(argmax(&reread), reference.after_prefill[0].0);
+
+    // Token by token (every step a decode) agrees with batched prefill too.
+    model.network.truncate_cache(0).unwrap();
+    let stepwise = prefill(&mut model, &tokens[..64], 1);
+    model.network.truncate_cache(0).unwrap();
+    let batched = prefill(&mut model, &tokens[..64], 64);
+    // candle picks other kernels for one row than for many (e.g. compact
+    // Q6K dot products against repacked tiles), which round differently, so
+    // this bound is wider; the next token must still agree.
+    let d = stepwise.iter().zip(&batched).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    eprintln!("token-by-token vs batched: max |diff| {d}");
+    assert!(d <= MAX_SHAPE_DIFF, "token-by-token and batched prefill differ by {d}");
+    assert_eq!(argmax(&stepwise), argmax(&batched));
+}
+
+#[test]
+#[ignore = "writes the fixture; run only on the reference implementation"]
+fn record_reference() {
+    let mut model = small_model();
+    let tokens = prompt(&model);
+    let (after_prefill, greedy, after_decode) = run(&mut model, &tokens);
+    let reference = Reference {
+        prompt_tokens: tokens,
+        after_prefill: top(&after_prefill),
+        greedy,
+        after_decode: top(&after_decode),
+    };
+    std::fs::write(FIXTURE, serde_json::to_string(&reference).unwrap()).unwrap();
+}
