@@ -13,6 +13,7 @@ use nordbrief::brief::ModelInfo;
 use nordbrief::generate::{Generator, ModelGenerator, Progress, ScriptedGenerator};
 use nordbrief::model::{self, ResolveOptions, ResolvedModel};
 use nordbrief::pipeline::{BriefOptions, PipelineEvent, Stage};
+use nordbrief::pipeline::translate::{TranslateOptions, TranslateTask, TranslationFormat};
 use nordbrief::prompts::PromptSet;
 
 /// Exit codes, as documented in the README.
@@ -40,6 +41,8 @@ struct Cli {
 enum Command {
     /// Brief documents: print one brief, or write DIR/<id>.json and DIR/<id>.md for many.
     Brief(BriefArgs),
+    /// Translate documents into English paragraph by paragraph, keeping headings, list items and every number.
+    Translate(TranslateArgs),
     /// One English Markdown briefing across all briefs in a folder (no model needed).
     Digest {
         /// A folder of briefs written by `nordbrief brief --out`.
@@ -117,6 +120,48 @@ struct BriefArgs {
     seed: u64,
     /// Penalty for repeating recent tokens (1.0 disables it).
     #[arg(long, default_value_t = BriefOptions::default().settings.repeat_penalty)]
+    repeat_penalty: f32,
+    /// No progress display.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Args)]
+struct TranslateArgs {
+    /// Files or folders (searched recursively for .txt .md .html .htm .docx .pdf); `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    inputs: Vec<PathBuf>,
+    /// Write DIR/<id>.en.json (each source ¶ beside its English) and DIR/<id>.en.<FORMAT> per document, skipping unchanged documents.
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// md (headings as # headings), txt or json (source and English aligned by ¶ id).
+    #[arg(long, default_value = "md", value_name = "FORMAT")]
+    format: TranslationFormat,
+    /// Redo documents even when their inputs, model, prompts and settings are unchanged.
+    #[arg(long)]
+    force: bool,
+    /// Process only shard K of N (by a hash of each document id), e.g. 2/4.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Most source tokens sent in one prompt (a group of paragraphs).
+    #[arg(long, default_value_t = TranslateOptions::default().group_budget, value_name = "TOKENS")]
+    group_budget: usize,
+    /// Most tokens the model may write in one answer.
+    #[arg(long, default_value_t = TranslateOptions::default().settings.max_new_tokens, value_name = "N")]
+    max_new_tokens: usize,
+    /// Sampling temperature; 0 is greedy and reproducible.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+    /// Nucleus sampling threshold (with --temperature > 0).
+    #[arg(long)]
+    top_p: Option<f64>,
+    /// Random seed for sampling.
+    #[arg(long, default_value_t = TranslateOptions::default().settings.seed)]
+    seed: u64,
+    /// Penalty for repeating recent tokens (1.0 disables it).
+    #[arg(long, default_value_t = TranslateOptions::default().settings.repeat_penalty)]
     repeat_penalty: f32,
     /// No progress display.
     #[arg(long, short)]
@@ -218,6 +263,7 @@ fn error_chain(e: &anyhow::Error) -> String {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Brief(args) => brief(args),
+        Command::Translate(args) => translate(args),
         Command::Inspect(args) => inspect(args),
         Command::Digest { dir, out } => digest(&dir, out.as_deref()),
         Command::Bench(args) => bench(args),
@@ -364,6 +410,7 @@ impl Display {
                         Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
                         Stage::Brief { attempt: 1 } => "brief".to_string(),
                         Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
+                        Stage::Translate { paragraph, paragraphs } => format!("¶{paragraph}/{paragraphs}"),
                     };
                     let msg = bar.message();
                     let doc = msg.split(" · ").next().unwrap_or_default().to_string();
@@ -441,6 +488,86 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
             failed.len(),
             out.display()
         );
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+}
+
+fn translate_options(args: &TranslateArgs) -> Result<TranslateOptions> {
+    if args.group_budget < 32 {
+        bail!("--group-budget {} is too small; use at least 32 tokens", args.group_budget);
+    }
+    let mut options = TranslateOptions { group_budget: args.group_budget, ..TranslateOptions::default() };
+    options.settings.max_new_tokens = args.max_new_tokens;
+    options.settings.temperature = args.temperature;
+    options.settings.top_p = args.top_p;
+    options.settings.seed = args.seed;
+    options.settings.repeat_penalty = args.repeat_penalty;
+    Ok(options)
+}
+
+fn translate_task<'a>(
+    load_generator: GeneratorLoader,
+    model: ModelInfo,
+    options: TranslateOptions,
+    prompts: &'a PromptSet,
+    format: TranslationFormat,
+) -> TaskLoader<'a> {
+    Box::new(move || {
+        let (generator, load_seconds) = load_generator()?;
+        Ok(Box::new(TranslateTask { generator, load_seconds, model, options, prompts, format }) as Box<dyn DocumentTask + 'a>)
+    })
+}
+
+fn translate(args: TranslateArgs) -> Result<ExitCode> {
+    set_threads(args.model.threads);
+    let options = translate_options(&args)?;
+    let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
+    // Fail on bad inputs before fetching a model.
+    let documents = nordbrief::batch::collect_inputs(&args.inputs)?;
+    let single = args.out.is_none();
+    if single && documents.len() > 1 {
+        bail!("{} documents given; pass --out DIR to write one translation per document", documents.len());
+    }
+    let (model, load_generator) = generator_loader(&args.model, args.quiet)?;
+    let scratch;
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => {
+            scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
+            scratch.path().to_path_buf()
+        }
+    };
+    let batch = Batch {
+        inputs: documents,
+        out: out.clone(),
+        force: args.force || single,
+        shard: args.shard,
+        kind: "translate",
+        model_sha256: model.sha256.clone(),
+        prompt_versions: prompts.versions().clone(),
+        settings_sha256: settings_sha256(&options),
+        outputs: args.format.outputs(),
+    };
+    let format = args.format;
+    let mut display = Display::new(args.quiet || single);
+    let outcomes = batch.run(translate_task(load_generator, model, options, &prompts, format), &mut |e| display.event(e))?;
+    display.finish();
+    let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).collect();
+    if single {
+        if let Some(o) = failed.first() {
+            if let Outcome::Failed { reason } = &o.outcome {
+                bail!("{}: {reason}", o.source.display());
+            }
+        }
+        let id = &outcomes[0].id;
+        let text = std::fs::read_to_string(out.join(format.file_name(id))).context("cannot read the translation back")?;
+        println!("{}", text.trim_end());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let done = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Done { .. })).count();
+    let unchanged = outcomes.iter().filter(|o| o.outcome == Outcome::Unchanged).count();
+    if !args.quiet {
+        eprintln!("{done} translated, {unchanged} unchanged, {} failed → {}", failed.len(), out.display());
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
 }
@@ -663,12 +790,17 @@ struct EvalTranslateArgs {
     /// Leading news documents scored whole.
     #[arg(long, default_value_t = 10)]
     documents: usize,
-    /// Folder of finished English translations, <lang>.txt, one line per NTREX line.
-    #[arg(long, value_name = "DIR", required = true)]
-    hypotheses: PathBuf,
+    /// Folder of finished English translations, <lang>.txt, one line per NTREX line; without it the model translates the lines.
+    #[arg(long, value_name = "DIR")]
+    hypotheses: Option<PathBuf>,
+    /// Also write the model's translations to DIR/<lang>.txt, to score them again with --hypotheses.
+    #[arg(long, value_name = "DIR", conflicts_with = "hypotheses")]
+    save_hypotheses: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 fn eval(args: EvalArgs) -> Result<ExitCode> {
@@ -717,7 +849,38 @@ fn eval_translate(args: EvalTranslateArgs) -> Result<ExitCode> {
     use nordbrief::eval::translation;
     let data = translation::Ntrex::load(&args.data, &args.langs)?;
     let plan = translation::TranslationPlan { lines: args.lines, documents: args.documents };
-    let report = translation::evaluate_translation(&data, plan, &mut translation::hypotheses_from_dir(&args.hypotheses))?;
+    let report = match &args.hypotheses {
+        Some(dir) => translation::evaluate_translation(&data, plan, &mut translation::hypotheses_from_dir(dir))?,
+        None => {
+            set_threads(args.model.threads);
+            let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
+            let (model, load_generator) = generator_loader(&args.model, false)?;
+            let (mut generator, _) = load_generator()?;
+            if let Some(dir) = &args.save_hypotheses {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let options = TranslateOptions::default();
+            let mut translator = |lang: &str, lines: &[String]| -> std::result::Result<Vec<String>, String> {
+                let language = nordbrief::ingest::Language::from_code(lang).ok_or_else(|| format!("unknown language `{lang}`"))?;
+                let start = std::time::Instant::now();
+                let mut on_event = |e: PipelineEvent| {
+                    if let PipelineEvent::Stage(Stage::Translate { paragraph, paragraphs }) = e {
+                        eprintln!("{lang}: line {paragraph}/{paragraphs} ({:.0} s)", start.elapsed().as_secs_f64());
+                    }
+                };
+                let english = nordbrief::pipeline::translate::translate_lines(generator.as_mut(), &prompts, language, lines, &options, &mut on_event)
+                    .map_err(|e| e.to_string())?;
+                eprintln!("{lang}: {} lines translated by {} in {:.1} s", lines.len(), model.id, start.elapsed().as_secs_f64());
+                if let Some(dir) = &args.save_hypotheses {
+                    let path = dir.join(format!("{lang}.txt"));
+                    let text: String = english.iter().map(|l| format!("{}\n", l.replace('\n', " "))).collect();
+                    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                }
+                Ok(english)
+            };
+            translation::evaluate_translation(&data, plan, &mut translator)?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -229,14 +229,18 @@ impl Generator for ModelGenerator {
 }
 
 /// A generator with canned answers, for testing the pipeline and batch runs
-/// without a model. Prompts that ask for notes on a part get the `notes`
+/// without a model. Prompts that ask for a translation get the
+/// `translations` answers, prompts that ask for notes on a part the `notes`
 /// answers, all others the `brief` answers; each list is used in order and
-/// its last answer repeats.
+/// its last answer repeats. Like a model, it stops at `max_new_tokens`
+/// (words stand in for tokens) and then reports the token cap.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScriptedGenerator {
     pub brief: Vec<String>,
     #[serde(default)]
     pub notes: Vec<String>,
+    #[serde(default)]
+    pub translations: Vec<String>,
     /// Pause per answer, so tests can interrupt a run mid-way.
     #[serde(default)]
     pub delay_ms: u64,
@@ -244,9 +248,31 @@ pub struct ScriptedGenerator {
     pub calls: Vec<Vec<ChatMessage>>,
 }
 
+/// The line that opens the text of a translation prompt.
+pub const TRANSLATION_MARKER: &str = "\nPARAGRAPHS TO TRANSLATE:\n";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnswerKind {
+    Brief,
+    Notes,
+    Translation,
+}
+
 impl ScriptedGenerator {
     fn pick(list: &[String], used: usize) -> String {
         list.get(used).or(list.last()).cloned().unwrap_or_default()
+    }
+
+    fn kind_of(messages: &[ChatMessage]) -> AnswerKind {
+        let asks = |marker: &str| messages.iter().any(|m| m.role == "user" && m.content.contains(marker));
+        // Checked first: a paragraph to translate may itself contain "PART".
+        if asks(TRANSLATION_MARKER) {
+            AnswerKind::Translation
+        } else if asks("\nPART ") {
+            AnswerKind::Notes
+        } else {
+            AnswerKind::Brief
+        }
     }
 }
 
@@ -257,14 +283,20 @@ impl Generator for ScriptedGenerator {
         settings: &GenerationSettings,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError> {
-        let is_notes = messages.iter().any(|m| m.role == "user" && m.content.contains("\nPART "));
-        let used = self
-            .calls
-            .iter()
-            .filter(|c| c.iter().any(|m| m.role == "user" && m.content.contains("\nPART ")) == is_notes)
-            .count();
+        let kind = Self::kind_of(messages);
+        let used = self.calls.iter().filter(|c| Self::kind_of(c) == kind).count();
         self.calls.push(messages.to_vec());
-        let text = if is_notes { Self::pick(&self.notes, used) } else { Self::pick(&self.brief, used) };
+        let list = match kind {
+            AnswerKind::Brief => &self.brief,
+            AnswerKind::Notes => &self.notes,
+            AnswerKind::Translation => &self.translations,
+        };
+        let mut text = Self::pick(list, used);
+        let mut stop = StopReason::EndOfTurn;
+        if self.count_tokens(&text) > settings.max_new_tokens {
+            text = text.split_whitespace().take(settings.max_new_tokens).collect::<Vec<_>>().join(" ");
+            stop = StopReason::TokenCap;
+        }
         if self.delay_ms > 0 {
             std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
         }
@@ -278,7 +310,7 @@ impl Generator for ScriptedGenerator {
             generated_tokens,
             prefill_seconds: 0.0,
             decode_seconds: 0.0,
-            stop: StopReason::EndOfTurn,
+            stop,
         })
     }
 

@@ -16,6 +16,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("brief.user", include_str!("../prompts/brief.user.j2")),
     ("notes.system", include_str!("../prompts/notes.system.j2")),
     ("notes.user", include_str!("../prompts/notes.user.j2")),
+    ("translate.system", include_str!("../prompts/translate.system.j2")),
+    ("translate.user", include_str!("../prompts/translate.user.j2")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -328,6 +328,13 @@ pub fn unsupported_facts(english: &str, source: &SourceIndex) -> Vec<Fact> {
         .collect()
 }
 
+/// The numbers a Swedish, Danish or Norwegian `source` writes in digits that
+/// its English translation `english` lost or changed, as the source writes
+/// them ("§ 282" lost gives "282").
+pub fn missing_numbers(source: &str, english: &str) -> Vec<String> {
+    numbers::missing_numbers(source, english)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

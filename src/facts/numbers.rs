@@ -879,6 +879,61 @@ pub(super) fn value_key(value: f64) -> i64 {
 /// Values indexed by key, with the currencies written beside them.
 pub(super) type ValueIndex = HashMap<i64, Vec<Option<Currency>>>;
 
+/// The numbers a Swedish, Danish or Norwegian `source` writes in digits that
+/// `english` does not state, as the source writes them, in source order.
+/// The reverse of the fact guard: a translation must keep every figure.
+/// A number counts as kept when any of its readings appears in the English
+/// with or without its scale ("5 milliarder" = "5 billion" = "5,000
+/// million"), as a word ("90" = "ninety"), or as part of a date ("2020-03-03"
+/// = "3 March 2020"); a year range needs both ends ("2012-2013" = "2012–13").
+pub(super) fn missing_numbers(source: &str, english: &str) -> Vec<String> {
+    static DIGITS: Lazy<Regex> = Lazy::new(|| Regex::new(r"\d+").expect("digits pattern"));
+    let mut stated: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut mentions = scan_digit_numbers(english, Writing::English);
+    mentions.extend(scan_word_numbers(english, Writing::English));
+    for mention in &mentions {
+        for &reading in &mention.readings {
+            stated.insert(value_key(reading));
+            stated.insert(value_key(reading * mention.scale));
+        }
+        if let Some(end) = mention.year_range_end {
+            stated.insert(value_key(f64::from(end)));
+        }
+    }
+    // Every run of digits on its own too: "2012–13" states 13, "§ 282a" 282.
+    for digits in DIGITS.find_iter(english) {
+        if let Ok(value) = digits.as_str().parse::<u64>() {
+            stated.insert(value_key(value as f64));
+        }
+    }
+    for date in scan_dates(english, Writing::English) {
+        stated.insert(value_key(f64::from(date.month)));
+        stated.extend(date.days.iter().map(|&d| value_key(f64::from(d))));
+        stated.extend(date.year.map(|y| value_key(f64::from(y))));
+    }
+    let has = |value: f64| stated.contains(&value_key(value));
+    let mut missing = Vec::new();
+    for mention in scan_digit_numbers(source, Writing::Scandinavian) {
+        let mut kept = mention
+            .readings
+            .iter()
+            .any(|&r| has(r) || has(r * mention.scale));
+        // A footnote number glued to a year ("20111") still holds the year.
+        if let Some(value) = mention.bare_integer.filter(|v| (10_000..=209_999).contains(v)) {
+            let digits = value.to_string();
+            kept |= (digits.starts_with("19") || digits.starts_with("20"))
+                && digits[..4].parse::<f64>().is_ok_and(has);
+        }
+        if let Some(end) = mention.year_range_end {
+            kept &= has(f64::from(end)) || has(f64::from(end % 100));
+        }
+        if !kept {
+            missing.push(source[mention.start..mention.end].trim().to_string());
+        }
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -887,6 +942,25 @@ mod tests {
         let mut found = scan_digit_numbers(text, writing);
         assert_eq!(found.len(), 1, "{text}: {found:?}");
         found.remove(0)
+    }
+
+    #[test]
+    fn missing_numbers_finds_lost_and_changed_figures_only() {
+        let danish = "I henhold til § 282 blev der i 2012 afsat 200 mio. EUR (2,5 %) til 90 projekter.";
+        let faithful = "Under § 282, EUR 200 million (2.5%) was set aside for ninety projects in 2012.";
+        assert!(missing_numbers(danish, faithful).is_empty(), "{:?}", missing_numbers(danish, faithful));
+        let dropped = "Under the section, EUR 200 million (2.5%) was set aside for 90 projects in 2012.";
+        assert_eq!(missing_numbers(danish, dropped), vec!["282"]);
+        let changed = "Under § 282, EUR 200 million (2.5%) was set aside for 90 projects in 2013.";
+        assert_eq!(missing_numbers(danish, changed), vec!["2012"]);
+        let fund = "en solidaritetspott på minst 5 milliarder kroner";
+        assert!(missing_numbers(fund, "a fund of at least NOK 5,000 million").is_empty());
+        assert!(missing_numbers("i perioden 2012-2013", "in 2012–13").is_empty());
+        assert_eq!(missing_numbers("i perioden 2012-2013", "in 2012"), vec!["2012-2013"]);
+        assert!(missing_numbers("Uppdaterad 2020-03-03", "Updated 3 March 2020").is_empty());
+        assert!(missing_numbers("af 18. november 20111 lancerede", "of 18 November 2011 launched").is_empty());
+        assert!(missing_numbers("1.500 asylsøkere", "1,500 asylum seekers").is_empty());
+        assert!(missing_numbers("Regjeringen vil:", "The government will:").is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod chunk;
+pub mod translate;
 pub mod ground;
 
 use minijinja::context;
@@ -61,6 +62,8 @@ impl Default for BriefOptions {
 pub enum Stage {
     Notes { part: usize, parts: usize },
     Brief { attempt: usize },
+    /// A translation has reached paragraph `paragraph` of `paragraphs`.
+    Translate { paragraph: usize, paragraphs: usize },
 }
 
 /// What the pipeline reports as it goes.

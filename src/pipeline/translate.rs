@@ -1,0 +1,1105 @@
+//! From a cleaned document to a full English translation that keeps its
+//! structure and its facts: every paragraph in order, headings and list
+//! items as such, each English paragraph aligned with its source ¶ id.
+//!
+//! Paragraphs are sent in small numbered groups within a token budget and
+//! the answer is read back by number; a group whose answer merges, drops or
+//! cuts paragraphs is asked again one paragraph at a time. Long paragraphs
+//! are split at sentence ends. Each prompt carries the previous paragraph's
+//! translation and a per-document glossary, so terms stay consistent. Every
+//! translated paragraph is checked against its source (numbers lost,
+//! changed or added, English, token cap), asked again once when it fails,
+//! and flagged when it still does: nothing is dropped or cut silently.
+
+use minijinja::context;
+use once_cell::sync::Lazy;
+use regex::Regex;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{is_english, rate, PipelineError, PipelineEvent, Stage, Totals};
+use crate::brief::{LanguageLabel, ModelInfo, Timings};
+use crate::facts::{missing_numbers, unsupported_facts, FactKind, SourceIndex};
+use crate::generate::{Generation, GenerationSettings, Generator, StopReason};
+use crate::ingest::{Document, Language, ParagraphKind};
+use crate::model::template::ChatMessage;
+use crate::prompts::PromptSet;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TranslateOptions {
+    /// Most source tokens sent in one prompt.
+    pub group_budget: usize,
+    /// Most paragraphs sent in one prompt: a small model keeps count of a
+    /// few numbered paragraphs, not of many.
+    pub group_paragraphs: usize,
+    /// A paragraph longer than this many tokens is split at sentence ends.
+    pub part_budget: usize,
+    /// `max_new_tokens` caps any one answer; answers are also capped by the
+    /// length of what they translate.
+    pub settings: GenerationSettings,
+}
+
+impl Default for TranslateOptions {
+    fn default() -> Self {
+        Self {
+            group_budget: 320,
+            group_paragraphs: 6,
+            part_budget: 240,
+            settings: GenerationSettings { max_new_tokens: 1024, ..GenerationSettings::default() },
+        }
+    }
+}
+
+/// Something wrong with a translated paragraph that a second request did not mend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Flag {
+    /// Numbers of the source that the English lost or changed, as the source writes them.
+    MissingNumbers { numbers: Vec<String> },
+    /// Numbers in digits that the English states and the source does not.
+    AddedNumbers { numbers: Vec<String> },
+    /// The English text does not read as English.
+    NotEnglish,
+    /// The answer reached the token cap and may be cut short.
+    TokenCap,
+    /// The model gave no text for this paragraph.
+    Empty,
+    /// The answer repeats the instructions, the context or the previous
+    /// paragraph's English instead of translating this paragraph.
+    Echo,
+}
+
+impl Flag {
+    /// What is wrong, in words for a reader and for the model's second request.
+    pub fn describe(&self) -> String {
+        match self {
+            Flag::MissingNumbers { numbers } => format!("the source's {} missing or changed", numbers.join(", ")),
+            Flag::AddedNumbers { numbers } => format!("{} not in the source", numbers.join(", ")),
+            Flag::NotEnglish => "not entirely in English".to_string(),
+            Flag::TokenCap => "cut off at the length limit (it may repeat itself)".to_string(),
+            Flag::Empty => "no translation given".to_string(),
+            Flag::Echo => "it repeats the instructions or the previous paragraph instead of translating this one".to_string(),
+        }
+    }
+
+    /// How bad a fault is, to pick the better of two answers.
+    fn weight(&self) -> usize {
+        match self {
+            Flag::Empty => 1000,
+            Flag::Echo => 500,
+            Flag::TokenCap => 50,
+            Flag::NotEnglish => 20,
+            Flag::MissingNumbers { numbers } => 5 * numbers.len(),
+            Flag::AddedNumbers { numbers } => 3 * numbers.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TranslatedParagraph {
+    /// The source paragraph's ¶ id.
+    pub id: usize,
+    pub kind: ParagraphKind,
+    pub source: String,
+    pub english: String,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GlossaryEntry {
+    pub source: String,
+    pub english: String,
+}
+
+/// A document translated into English.
+#[derive(Debug, Clone, Serialize)]
+pub struct Translation {
+    pub id: String,
+    pub source: String,
+    pub source_sha256: String,
+    pub language: LanguageLabel,
+    pub model: ModelInfo,
+    pub prompt_versions: BTreeMap<String, String>,
+    /// The terms held constant across the document.
+    pub glossary: Vec<GlossaryEntry>,
+    pub paragraphs: Vec<TranslatedParagraph>,
+    pub warnings: Vec<String>,
+    pub timings: Timings,
+}
+
+/// Official names whose English form a small model may not know; an entry
+/// joins a document's glossary when the document contains its stem.
+const KNOWN_TERMS: &[(&str, &str, &str)] = &[
+    ("Migrationsverk", "Migrationsverket", "the Swedish Migration Agency"),
+    ("Migrationsöverdomstol", "Migrationsöverdomstolen", "the Migration Court of Appeal"),
+    ("Udlændingestyrels", "Udlændingestyrelsen", "the Danish Immigration Service"),
+    ("Flygtningenævn", "Flygtningenævnet", "the Danish Refugee Appeals Board"),
+    ("Udlændinge- og Integrationsministeri", "Udlændinge- og Integrationsministeriet", "the Ministry of Immigration and Integration"),
+    ("Utlendingsdirektorat", "Utlendingsdirektoratet", "the Norwegian Directorate of Immigration (UDI)"),
+    ("Utlendingsnemnd", "Utlendingsnemnda", "the Norwegian Immigration Appeals Board (UNE)"),
+    ("FNs høykommissær for flyktninger", "FNs høykommissær for flyktninger", "the UN High Commissioner for Refugees"),
+    ("samlede strategi for migration og mobilitet", "den samlede strategi for migration og mobilitet", "the Global Approach to Migration and Mobility"),
+    ("SSMM", "SSMM", "GAMM"),
+    ("Europa-Parlament", "Europa-Parlamentet", "the European Parliament"),
+];
+
+/// Glossary entries given in one prompt at most, to keep prompts short.
+const GLOSSARY_LIMIT: usize = 16;
+/// Words of the previous translation given as context.
+const CONTEXT_WORDS: usize = 60;
+
+static ACRONYM: Lazy<Regex> = Lazy::new(|| Regex::new(r"\b\p{Lu}{2,8}\b").expect("acronym pattern"));
+
+/// Whether a paragraph is written in capitals (a shouted heading), whose
+/// words are no acronyms.
+fn is_all_caps(text: &str) -> bool {
+    let words: Vec<&str> = text.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 2).collect();
+    let shouted = words.iter().filter(|w| w.chars().all(char::is_uppercase)).count();
+    shouted >= 4 && shouted * 2 > words.len()
+}
+
+fn acronyms(text: &str) -> Vec<&str> {
+    if is_all_caps(text) {
+        return Vec::new();
+    }
+    ACRONYM.find_iter(text).map(|m| m.as_str()).collect()
+}
+
+/// A document's glossary: known official names it contains, and its
+/// recurring acronyms with the translation the model first gave them.
+#[derive(Debug, Clone, Default)]
+pub struct Glossary {
+    entries: Vec<GlossaryEntry>,
+    /// Acronyms used at least twice in the document and not yet in `entries`.
+    pending: Vec<String>,
+}
+
+impl Glossary {
+    pub fn for_texts<'a>(texts: impl IntoIterator<Item = &'a str> + Clone) -> Self {
+        let mut entries = Vec::new();
+        for (stem, source, english) in KNOWN_TERMS {
+            if texts.clone().into_iter().any(|t| t.contains(stem)) {
+                entries.push(GlossaryEntry { source: source.to_string(), english: english.to_string() });
+            }
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for text in texts {
+            for acronym in acronyms(text) {
+                let count = counts.entry(acronym).or_default();
+                if *count == 0 {
+                    order.push(acronym);
+                }
+                *count += 1;
+            }
+        }
+        let pending = order
+            .into_iter()
+            .filter(|a| counts[a] >= 2 && !entries.iter().any(|e| e.source == *a))
+            .map(str::to_string)
+            .collect();
+        Glossary { entries, pending }
+    }
+
+    pub fn entries(&self) -> &[GlossaryEntry] {
+        &self.entries
+    }
+
+    /// Learn from an accepted translation how the model rendered the
+    /// recurring acronyms of its source: kept as they are, or, where exactly
+    /// one acronym of the source is gone and exactly one new one stands in
+    /// the English, as that one ("SSMM" → "GAMM").
+    pub fn learn(&mut self, source: &str, english: &str) {
+        let english_acronyms = acronyms(english);
+        let source_acronyms = acronyms(source);
+        let mut gone = Vec::new();
+        for acronym in self.pending.clone() {
+            if !source_acronyms.contains(&acronym.as_str()) {
+                continue;
+            }
+            if english_acronyms.contains(&acronym.as_str()) {
+                self.adopt(&acronym, &acronym);
+            } else {
+                gone.push(acronym);
+            }
+        }
+        let mut new: Vec<&str> = english_acronyms
+            .into_iter()
+            .filter(|a| !source_acronyms.contains(a) && !self.entries.iter().any(|e| e.english == *a))
+            .collect();
+        new.dedup();
+        if let ([acronym], [english]) = (gone.as_slice(), new.as_slice()) {
+            self.adopt(acronym, english);
+        }
+    }
+
+    fn adopt(&mut self, source: &str, english: &str) {
+        self.pending.retain(|p| p != source);
+        self.entries.push(GlossaryEntry { source: source.to_string(), english: english.to_string() });
+    }
+}
+
+/// Answers read back by their `[n]` numbers: `count` texts in order, or
+/// None when a number is missing, repeated, out of order or empty (the model
+/// merged or dropped paragraphs). A lone paragraph may come unnumbered.
+pub fn parse_numbered(answer: &str, count: usize) -> Option<Vec<String>> {
+    static MARK: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?:^|\s)\**\[(\d{1,3})\]\**:?").expect("marker pattern"));
+    let marks: Vec<(usize, usize, usize)> = MARK
+        .captures_iter(answer)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            Some((c[1].parse().ok()?, whole.start(), whole.end()))
+        })
+        .collect();
+    let tidy = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches('*').trim().to_string();
+    if marks.is_empty() {
+        let text = tidy(answer);
+        return (count == 1 && !text.is_empty()).then_some(vec![text]);
+    }
+    if marks.len() != count || marks.iter().enumerate().any(|(i, (n, _, _))| *n != i + 1) {
+        return None;
+    }
+    let texts: Vec<String> = marks
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, _, end))| tidy(&answer[end..marks.get(i + 1).map_or(answer.len(), |m| m.1)]))
+        .collect();
+    texts.iter().all(|t| !t.is_empty()).then_some(texts)
+}
+
+/// The faults of `english` as a translation of `source`.
+pub fn check_translation(source: &str, english: &str, stop: StopReason) -> Vec<Flag> {
+    if english.trim().is_empty() {
+        return vec![Flag::Empty];
+    }
+    let mut flags = Vec::new();
+    if stop == StopReason::TokenCap {
+        flags.push(Flag::TokenCap);
+    }
+    let missing = missing_numbers(source, english);
+    if !missing.is_empty() {
+        flags.push(Flag::MissingNumbers { numbers: missing });
+    }
+    // Only figures in digits: "two-year" may well translate "toårige".
+    let added: Vec<String> = unsupported_facts(english, &SourceIndex::new(source))
+        .into_iter()
+        .filter(|f| f.kind != FactKind::Name && f.text.chars().any(|c| c.is_ascii_digit()))
+        .map(|f| f.text)
+        .collect();
+    if !added.is_empty() {
+        flags.push(Flag::AddedNumbers { numbers: added });
+    }
+    if !is_english(english) {
+        flags.push(Flag::NotEnglish);
+    }
+    flags
+}
+
+/// Words of the prompt that never belong in a translation.
+const PROMPT_PHRASES: &[&str] = &["paragraph in english", "reads in english:", "paragraphs to translate", "numbered translation"];
+
+/// Flag `result` when it copies the prompt or, for a source unlike the
+/// previous one, is the previous paragraph's English again (`previous`: its
+/// last words), as small models do.
+fn mark_echo(result: &mut PartResult, previous: &str, same_source: bool) {
+    let lower = result.english.to_lowercase();
+    let copied_prompt = PROMPT_PHRASES.iter().any(|p| lower.contains(p));
+    let repeated = !same_source && !previous.is_empty() && last_words(&result.english, CONTEXT_WORDS) == previous;
+    if (copied_prompt || repeated) && !result.flags.contains(&Flag::Echo) {
+        result.flags.insert(0, Flag::Echo);
+    }
+}
+
+fn badness(flags: &[Flag]) -> usize {
+    flags.iter().map(Flag::weight).sum()
+}
+
+/// One paragraph as the translator sees it.
+#[derive(Debug, Clone)]
+pub struct SourceParagraph<'a> {
+    pub text: &'a str,
+    /// Its sentences, where a long paragraph may be split.
+    pub sentences: &'a [String],
+}
+
+/// One unit sent to the model: a paragraph, or a run of a long one's sentences.
+#[derive(Debug, Clone)]
+struct Part {
+    paragraph: usize,
+    text: String,
+    tokens: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PartResult {
+    english: String,
+    flags: Vec<Flag>,
+}
+
+/// Split `paragraph` into parts of at most `budget` tokens at sentence ends
+/// (a single longer sentence stays whole: its answer cap grows with it).
+fn split_paragraph(index: usize, paragraph: &SourceParagraph, budget: usize, count: &dyn Fn(&str) -> usize) -> Vec<Part> {
+    let tokens = count(paragraph.text);
+    if tokens <= budget || paragraph.sentences.len() < 2 {
+        return vec![Part { paragraph: index, text: paragraph.text.trim().to_string(), tokens }];
+    }
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for sentence in paragraph.sentences {
+        let candidate = if current.is_empty() { sentence.trim().to_string() } else { format!("{current} {}", sentence.trim()) };
+        if !current.is_empty() && count(&candidate) > budget {
+            let text = std::mem::replace(&mut current, sentence.trim().to_string());
+            parts.push(Part { paragraph: index, tokens: count(&text), text });
+        } else {
+            current = candidate;
+        }
+    }
+    if !current.is_empty() {
+        parts.push(Part { paragraph: index, tokens: count(&current), text: current });
+    }
+    parts
+}
+
+/// Groups of consecutive parts within the budget, as index ranges.
+fn group_parts(parts: &[Part], budget: usize, most: usize) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let mut tokens = 0;
+    for (i, part) in parts.iter().enumerate() {
+        if i > start && (tokens + part.tokens > budget || i - start >= most.max(1)) {
+            groups.push(start..i);
+            start = i;
+            tokens = 0;
+        }
+        tokens += part.tokens;
+    }
+    if start < parts.len() {
+        groups.push(start..parts.len());
+    }
+    groups
+}
+
+/// The tokens an answer may take: English takes fewer tokens than the
+/// Scandinavian it translates, so one and a half times that (twice, when
+/// asked again) only stops a model that repeats itself, before it wastes
+/// much time.
+fn answer_cap(parts: &[&Part], settings: &GenerationSettings, generous: bool) -> usize {
+    let wanted: usize = parts.iter().map(|p| if generous { p.tokens * 2 + 32 } else { p.tokens * 3 / 2 + 16 }).sum();
+    wanted.min(settings.max_new_tokens.max(1))
+}
+
+struct Translator<'a> {
+    generator: &'a mut dyn Generator,
+    prompts: &'a PromptSet,
+    options: &'a TranslateOptions,
+    language: String,
+    glossary: Glossary,
+    totals: Totals,
+    on_event: &'a mut dyn FnMut(PipelineEvent),
+    /// Groups in a row whose answer could not be read back by number.
+    failed_groups: usize,
+}
+
+/// After this many unreadable group answers in a row the model evidently
+/// cannot keep numbered paragraphs apart, and asking it in groups only
+/// doubles the work: the rest of the document goes one paragraph at a time.
+const GROUP_FAILURES_TO_GIVE_UP: usize = 2;
+
+impl Translator<'_> {
+    fn ask(&mut self, texts: &[&str], previous: &str, problems: &[String], max_new_tokens: usize) -> Result<Generation, PipelineError> {
+        let system = self.prompts.render("translate.system", context! {})?;
+        let user = self.prompts.render(
+            "translate.user",
+            context! {
+                language => &self.language,
+                glossary => self.glossary.entries().iter().take(GLOSSARY_LIMIT).collect::<Vec<_>>(),
+                previous,
+                problems,
+                count => texts.len(),
+                paragraphs => texts,
+            },
+        )?;
+        let messages = [ChatMessage::system(&system), ChatMessage::user(&user)];
+        let settings = GenerationSettings { max_new_tokens, ..self.options.settings.clone() };
+        let on_event = &mut *self.on_event;
+        let generation = self.generator.generate(&messages, &settings, &mut |p| on_event(PipelineEvent::Generation(p)))?;
+        self.totals.add(&generation);
+        tracing::debug!(
+            paragraphs = texts.len(),
+            retry = !problems.is_empty(),
+            prompt_tokens = generation.prompt_tokens,
+            reused_tokens = generation.reused_prompt_tokens,
+            generated_tokens = generation.generated_tokens,
+            cap = max_new_tokens,
+            stop = ?generation.stop,
+            seconds = generation.prefill_seconds + generation.decode_seconds,
+            "translation request"
+        );
+        Ok(generation)
+    }
+
+    /// One part on its own; `problems` names the faults of an earlier answer.
+    fn translate_one(&mut self, part: &Part, previous: &str, problems: &[Flag]) -> Result<PartResult, PipelineError> {
+        let problems: Vec<String> = problems.iter().map(Flag::describe).collect();
+        let cap = answer_cap(&[part], &self.options.settings, !problems.is_empty());
+        let generation = self.ask(&[part.text.as_str()], previous, &problems, cap)?;
+        let english = parse_numbered(&generation.text, 1).map(|mut t| t.remove(0)).unwrap_or_default();
+        let flags = check_translation(&part.text, &english, generation.stop);
+        Ok(PartResult { english, flags })
+    }
+
+    /// A group in one request, read back by number; one part at a time
+    /// when the answer does not hold exactly one translation per part.
+    fn translate_group(&mut self, parts: &[Part], previous: &str) -> Result<Vec<PartResult>, PipelineError> {
+        if parts.len() > 1 && self.failed_groups < GROUP_FAILURES_TO_GIVE_UP {
+            let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+            let cap = answer_cap(&parts.iter().collect::<Vec<_>>(), &self.options.settings, false);
+            let generation = self.ask(&texts, previous, &[], cap)?;
+            if generation.stop != StopReason::TokenCap {
+                if let Some(answers) = parse_numbered(&generation.text, parts.len()) {
+                    self.failed_groups = 0;
+                    return Ok(parts
+                        .iter()
+                        .zip(answers)
+                        .map(|(part, english)| PartResult { flags: check_translation(&part.text, &english, StopReason::EndOfTurn), english })
+                        .collect());
+                }
+            }
+            self.failed_groups += 1;
+        }
+        let mut results = Vec::with_capacity(parts.len());
+        let mut previous = previous.to_string();
+        for part in parts {
+            let result = self.translate_one(part, &previous, &[])?;
+            previous = result.english.clone();
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// Every paragraph in English, in order, with the faults that remain.
+    fn translate(&mut self, paragraphs: &[SourceParagraph]) -> Result<Vec<PartResult>, PipelineError> {
+        let parts: Vec<Part> = {
+            let generator = &*self.generator;
+            let count = |t: &str| generator.count_tokens(t);
+            paragraphs
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.text.trim().is_empty())
+                .flat_map(|(i, p)| split_paragraph(i, p, self.options.part_budget, &count))
+                .collect()
+        };
+        let mut done: Vec<PartResult> = Vec::with_capacity(parts.len());
+        let mut previous = String::new();
+        for range in group_parts(&parts, self.options.group_budget, self.options.group_paragraphs) {
+            (self.on_event)(PipelineEvent::Stage(Stage::Translate {
+                paragraph: parts[range.start].paragraph + 1,
+                paragraphs: paragraphs.len(),
+            }));
+            let group = &parts[range.clone()];
+            let results = self.translate_group(group, &previous)?;
+            for (part, mut result) in group.iter().zip(results) {
+                // `done` holds every part before this one.
+                let same_source = done.len().checked_sub(1).and_then(|i| parts.get(i)).is_some_and(|p| p.text == part.text);
+                mark_echo(&mut result, &previous, same_source);
+                if !result.flags.is_empty() {
+                    // Without the context, a model that copied it has nothing to copy.
+                    let context = if result.flags.contains(&Flag::Echo) { "" } else { previous.as_str() };
+                    let mut again = self.translate_one(part, context, &result.flags)?;
+                    mark_echo(&mut again, &previous, same_source);
+                    if badness(&again.flags) < badness(&result.flags) {
+                        result = again;
+                    }
+                }
+                if !result.flags.iter().any(|f| matches!(f, Flag::Empty | Flag::NotEnglish | Flag::Echo)) {
+                    self.glossary.learn(&part.text, &result.english);
+                }
+                previous = last_words(&result.english, CONTEXT_WORDS);
+                done.push(result);
+            }
+        }
+        // Parts back into paragraphs; a paragraph without text stays empty.
+        let mut out = vec![PartResult::default(); paragraphs.len()];
+        for (part, result) in parts.iter().zip(done) {
+            let paragraph = &mut out[part.paragraph];
+            if !paragraph.english.is_empty() && !result.english.is_empty() {
+                paragraph.english.push(' ');
+            }
+            paragraph.english.push_str(&result.english);
+            for flag in result.flags {
+                merge_flag(&mut paragraph.flags, flag);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn last_words(text: &str, n: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words[words.len().saturating_sub(n)..].join(" ")
+}
+
+/// Add `flag` to a paragraph's flags, merging the numbers of the parts of a split paragraph.
+fn merge_flag(flags: &mut Vec<Flag>, flag: Flag) {
+    for existing in flags.iter_mut() {
+        match (existing, &flag) {
+            (Flag::MissingNumbers { numbers }, Flag::MissingNumbers { numbers: more })
+            | (Flag::AddedNumbers { numbers }, Flag::AddedNumbers { numbers: more }) => {
+                numbers.extend(more.iter().cloned());
+                return;
+            }
+            (existing, flag) if existing == flag => return,
+            _ => {}
+        }
+    }
+    flags.push(flag);
+}
+
+/// What the translator needs to know about the document beyond its text.
+pub struct TranslateRequest<'a> {
+    pub id: String,
+    pub document: &'a Document,
+    pub model: ModelInfo,
+    pub load_seconds: f64,
+}
+
+/// Translate one document into English, paragraph by paragraph.
+pub fn translate_document(
+    generator: &mut dyn Generator,
+    prompts: &PromptSet,
+    request: &TranslateRequest,
+    options: &TranslateOptions,
+    on_event: &mut dyn FnMut(PipelineEvent),
+) -> Result<Translation, PipelineError> {
+    let start = Instant::now();
+    let doc = request.document;
+    if doc.paragraphs.iter().all(|p| p.text.trim().is_empty()) {
+        return Err(PipelineError::EmptyDocument { source_path: doc.source.clone() });
+    }
+    let language = doc.language.language;
+    let mut warnings = Vec::new();
+    if !language.is_scandinavian() {
+        warnings.push(format!(
+            "the document is in {} ({:.0}% confidence), not a Scandinavian language; the translation may be poor",
+            language.english_name(),
+            doc.language.confidence * 100.0
+        ));
+    }
+    let sources: Vec<SourceParagraph> =
+        doc.paragraphs.iter().map(|p| SourceParagraph { text: &p.text, sentences: &p.sentences }).collect();
+    let glossary = Glossary::for_texts(doc.paragraphs.iter().map(|p| p.text.as_str()));
+    let mut translator = Translator {
+        generator,
+        prompts,
+        options,
+        language: source_language_name(language),
+        glossary,
+        totals: Totals::default(),
+        on_event,
+        failed_groups: 0,
+    };
+    let results = translator.translate(&sources)?;
+    let paragraphs: Vec<TranslatedParagraph> = doc
+        .paragraphs
+        .iter()
+        .zip(results)
+        .map(|(p, r)| TranslatedParagraph { id: p.id, kind: p.kind, source: p.text.clone(), english: r.english, flags: r.flags })
+        .collect();
+    let flagged = paragraphs.iter().filter(|p| !p.flags.is_empty()).count();
+    if flagged > 0 {
+        warnings.push(format!("{flagged} of {} paragraphs are flagged; check them against the source", paragraphs.len()));
+    }
+    let totals = &translator.totals;
+    Ok(Translation {
+        id: request.id.clone(),
+        source: doc.source.clone(),
+        source_sha256: doc.source_sha256.clone(),
+        language: LanguageLabel {
+            code: language.code().to_string(),
+            name: language.english_name().to_string(),
+            confidence: doc.language.confidence,
+        },
+        model: request.model.clone(),
+        prompt_versions: prompts.versions().clone(),
+        glossary: translator.glossary.entries().to_vec(),
+        paragraphs,
+        warnings,
+        timings: Timings {
+            load_seconds: request.load_seconds,
+            prompt_tokens: totals.prompt_tokens,
+            generated_tokens: totals.generated_tokens,
+            prefill_tokens_per_second: rate(totals.prompt_tokens, totals.prefill_seconds),
+            decode_tokens_per_second: rate(totals.generated_tokens, totals.decode_seconds),
+            wall_seconds: start.elapsed().as_secs_f64(),
+        },
+    })
+}
+
+/// The language the prompt names; an unknown one is called Scandinavian.
+fn source_language_name(language: Language) -> String {
+    if language.is_scandinavian() {
+        language.english_name().to_string()
+    } else {
+        "Swedish, Danish or Norwegian".to_string()
+    }
+}
+
+/// Translate lines of plain text (one sentence or paragraph each) written in
+/// `language`, one English line per source line, for scoring against
+/// parallel text.
+pub fn translate_lines(
+    generator: &mut dyn Generator,
+    prompts: &PromptSet,
+    language: Language,
+    lines: &[String],
+    options: &TranslateOptions,
+    on_event: &mut dyn FnMut(PipelineEvent),
+) -> Result<Vec<String>, PipelineError> {
+    let sentences: Vec<Vec<String>> = lines.iter().map(|l| vec![l.clone()]).collect();
+    let sources: Vec<SourceParagraph> =
+        lines.iter().zip(&sentences).map(|(l, s)| SourceParagraph { text: l, sentences: s }).collect();
+    let mut translator = Translator {
+        generator,
+        prompts,
+        options,
+        language: source_language_name(language),
+        glossary: Glossary::for_texts(lines.iter().map(String::as_str)),
+        totals: Totals::default(),
+        on_event,
+        failed_groups: 0,
+    };
+    Ok(translator.translate(&sources)?.into_iter().map(|r| r.english).collect())
+}
+
+/// The forms a translation is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TranslationFormat {
+    Md,
+    Txt,
+    Json,
+}
+
+impl std::str::FromStr for TranslationFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(Self::Md),
+            "txt" | "text" => Ok(Self::Txt),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("unknown format `{s}`; use md, txt or json")),
+        }
+    }
+}
+
+fn outputs_md(id: &str) -> Vec<String> {
+    vec![format!("{id}.en.json"), format!("{id}.en.md")]
+}
+
+fn outputs_txt(id: &str) -> Vec<String> {
+    vec![format!("{id}.en.json"), format!("{id}.en.txt")]
+}
+
+fn outputs_json(id: &str) -> Vec<String> {
+    vec![format!("{id}.en.json")]
+}
+
+impl TranslationFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Md => "md",
+            Self::Txt => "txt",
+            Self::Json => "json",
+        }
+    }
+
+    /// The files a translation task writes per document: always the JSON
+    /// (the aligned record), and the chosen reading form beside it.
+    pub fn outputs(self) -> fn(&str) -> Vec<String> {
+        match self {
+            Self::Md => outputs_md,
+            Self::Txt => outputs_txt,
+            Self::Json => outputs_json,
+        }
+    }
+
+    /// The output file holding this format for document `id`.
+    pub fn file_name(self, id: &str) -> String {
+        format!("{id}.en.{}", self.extension())
+    }
+}
+
+impl Translation {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("translation serialises")
+    }
+
+    /// Markdown: headings as `#` headings (the first heading of the
+    /// document as the title), list items as `-` items, and each flagged
+    /// paragraph followed by a quoted note naming its ¶ and its faults.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let mut first_heading = true;
+        let mut previous_kind = None;
+        for p in &self.paragraphs {
+            let line = match p.kind {
+                ParagraphKind::Heading => {
+                    let marks = if first_heading { "#" } else { "##" };
+                    first_heading = false;
+                    format!("{marks} {}", p.english)
+                }
+                ParagraphKind::ListItem => format!("- {}", p.english),
+                ParagraphKind::Text => p.english.clone(),
+            };
+            // Consecutive list items form one list.
+            let tight = p.kind == ParagraphKind::ListItem && previous_kind == Some(ParagraphKind::ListItem) && !out.ends_with("\n\n");
+            if !out.is_empty() {
+                out.push_str(if tight { "\n" } else { "\n\n" });
+            }
+            out.push_str(&line);
+            if !p.flags.is_empty() {
+                let faults: Vec<String> = p.flags.iter().map(Flag::describe).collect();
+                out.push_str(&format!("\n\n> ⚠ ¶{}: {}", p.id, faults.join("; ")));
+                previous_kind = None;
+            } else {
+                previous_kind = Some(p.kind);
+            }
+        }
+        out.push_str(&format!(
+            "\n\n---\n\n_English translation of {} ({}) by {}; ¶ numbers refer to the source's paragraphs._\n",
+            self.source, self.language.name, self.model.id
+        ));
+        for warning in &self.warnings {
+            out.push_str(&format!("\n- Warning: {warning}"));
+        }
+        if !self.warnings.is_empty() {
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Plain text: paragraphs separated by blank lines, list items with a
+    /// leading "- ", and the flags listed at the end.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.paragraphs {
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            if p.kind == ParagraphKind::ListItem {
+                out.push_str("- ");
+            }
+            out.push_str(&p.english);
+        }
+        out.push('\n');
+        let flagged: Vec<String> = self
+            .paragraphs
+            .iter()
+            .filter(|p| !p.flags.is_empty())
+            .map(|p| format!("¶{}: {}", p.id, p.flags.iter().map(Flag::describe).collect::<Vec<_>>().join("; ")))
+            .collect();
+        if !flagged.is_empty() {
+            out.push_str(&format!("\nFlagged paragraphs (check against the source):\n{}\n", flagged.join("\n")));
+        }
+        out
+    }
+
+    pub fn render(&self, format: TranslationFormat) -> String {
+        match format {
+            TranslationFormat::Md => self.to_markdown(),
+            TranslationFormat::Txt => self.to_text(),
+            TranslationFormat::Json => self.to_json(),
+        }
+    }
+}
+
+/// Translations: the task behind `nordbrief translate`.
+pub struct TranslateTask<'a> {
+    pub generator: Box<dyn Generator>,
+    pub load_seconds: f64,
+    pub model: ModelInfo,
+    pub options: TranslateOptions,
+    pub prompts: &'a PromptSet,
+    pub format: TranslationFormat,
+}
+
+impl crate::batch::DocumentTask for TranslateTask<'_> {
+    fn process(
+        &mut self,
+        id: &str,
+        document: &Document,
+        on_event: &mut dyn FnMut(&PipelineEvent),
+    ) -> Result<crate::batch::TaskOutput, String> {
+        let request = TranslateRequest { id: id.to_string(), document, model: self.model.clone(), load_seconds: self.load_seconds };
+        let translation = translate_document(self.generator.as_mut(), self.prompts, &request, &self.options, &mut |e| on_event(&e))
+            .map_err(|e| e.to_string())?;
+        let mut files = vec![(TranslationFormat::Json.file_name(id), translation.to_json().into_bytes())];
+        if self.format != TranslationFormat::Json {
+            files.push((self.format.file_name(id), translation.render(self.format).into_bytes()));
+        }
+        let flagged = translation.paragraphs.iter().filter(|p| !p.flags.is_empty()).count();
+        Ok(crate::batch::TaskOutput { files, warnings: flagged.max(translation.warnings.len()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::ScriptedGenerator;
+
+    const DANISH: &str = "1. INDLEDNING\n\n\
+        I henhold til § 282 blev der i 2012 afsat 200 mio. EUR til SSMM.\n\n\
+        Rådet bekræftede den 29. maj 2012, at SSMM udgør rammen.\n\n\
+        - Styrke samarbejdet med seks lande.\n";
+
+    const GOOD: &str = "[1] 1. INTRODUCTION\n[2] Under § 282, EUR 200 million was allocated to GAMM in 2012.\n\
+        [3] On 29 May 2012 the Council confirmed that GAMM is the framework.\n[4] Strengthen cooperation with six countries.";
+
+    fn document(text: &str) -> Document {
+        crate::ingest::ingest_bytes("doc.txt", text.as_bytes()).unwrap()
+    }
+
+    fn run(generator: &mut ScriptedGenerator, doc: &Document, options: &TranslateOptions) -> Translation {
+        let prompts = PromptSet::builtin().unwrap();
+        let request = TranslateRequest { id: "doc".into(), document: doc, model: ModelInfo::default(), load_seconds: 0.0 };
+        translate_document(generator, &prompts, &request, options, &mut |_| {}).unwrap()
+    }
+
+    fn scripted(answers: &[&str]) -> ScriptedGenerator {
+        ScriptedGenerator { translations: answers.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    }
+
+    fn user_prompt(g: &ScriptedGenerator, call: usize) -> &str {
+        &g.calls[call][1].content
+    }
+
+    #[test]
+    fn the_test_document_has_the_expected_shape() {
+        let doc = document(DANISH);
+        let kinds: Vec<ParagraphKind> = doc.paragraphs.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, vec![ParagraphKind::Heading, ParagraphKind::Text, ParagraphKind::Text, ParagraphKind::ListItem]);
+    }
+
+    #[test]
+    fn one_numbered_answer_gives_every_paragraph_in_order_with_its_id_and_kind() {
+        let doc = document(DANISH);
+        let mut g = scripted(&[GOOD]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 1, "one group, no retries");
+        assert_eq!(t.paragraphs.len(), doc.paragraphs.len());
+        let ids: Vec<usize> = t.paragraphs.iter().map(|p| p.id).collect();
+        assert_eq!(ids, doc.paragraphs.iter().map(|p| p.id).collect::<Vec<_>>());
+        assert_eq!(t.paragraphs[1].english, "Under § 282, EUR 200 million was allocated to GAMM in 2012.");
+        assert_eq!(t.paragraphs[3].kind, ParagraphKind::ListItem);
+        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()), "{:?}", t.paragraphs);
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        // The prompt numbers the paragraphs, names the language and carries the glossary.
+        let prompt = user_prompt(&g, 0);
+        assert!(prompt.contains("Danish paragraphs"), "{prompt}");
+        assert!(prompt.contains("[2] I henhold til § 282"), "{prompt}");
+        assert!(prompt.contains("- SSMM = GAMM"), "{prompt}");
+        assert!(prompt.contains("Give exactly 4 numbered translations."));
+        let md = t.to_markdown();
+        assert!(md.starts_with("# 1. INTRODUCTION\n\nUnder § 282"), "{md}");
+        assert!(md.contains("\n\n- Strengthen cooperation with six countries."), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&t.to_json()).unwrap();
+        assert_eq!(json["paragraphs"][3]["kind"], "list_item");
+        assert_eq!(json["paragraphs"][1]["source"], doc.paragraphs[1].text.as_str());
+    }
+
+    #[test]
+    fn numbered_answers_are_read_back_and_merges_or_gaps_refused() {
+        assert_eq!(parse_numbered("[1] One.\n[2] Two\nlines.", 2), Some(vec!["One.".into(), "Two lines.".into()]));
+        assert_eq!(parse_numbered("Here you are:\n**[1]** One.\n**[2]**: Two.", 2), Some(vec!["One.".into(), "Two.".into()]));
+        assert_eq!(parse_numbered("[1] One. [2] Two.", 2), Some(vec!["One.".into(), "Two.".into()]));
+        assert_eq!(parse_numbered("[1] One and two.", 2), None, "merged");
+        assert_eq!(parse_numbered("[1] One.\n[3] Three.", 2), None, "gap");
+        assert_eq!(parse_numbered("[2] Two.\n[1] One.", 2), None, "order");
+        assert_eq!(parse_numbered("[1] One.\n[2]", 2), None, "empty");
+        assert_eq!(parse_numbered("[1] One.\n[2] Two.\n[3] Three.", 2), None, "extra");
+        assert_eq!(parse_numbered("Just one.", 1), Some(vec!["Just one.".into()]));
+        assert_eq!(parse_numbered("Two. Unnumbered.", 2), None);
+        assert_eq!(parse_numbered("  ", 1), None);
+    }
+
+    #[test]
+    fn a_merged_answer_is_asked_again_paragraph_by_paragraph() {
+        let doc = document(DANISH);
+        let merged = "[1] 1. INTRODUCTION\n[2] Under § 282, EUR 200 million was allocated to GAMM in 2012. On 29 May 2012 the Council confirmed it.\n[3] Strengthen cooperation with six countries.";
+        let mut g = scripted(&[
+            merged,
+            "1. INTRODUCTION",
+            "[1] Under § 282, EUR 200 million was allocated to GAMM in 2012.",
+            "On 29 May 2012 the Council confirmed that GAMM is the framework.",
+            "Strengthen cooperation with six countries.",
+        ]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 5);
+        assert!(user_prompt(&g, 1).contains("Give exactly 1 numbered translation."));
+        assert_eq!(t.paragraphs.len(), 4);
+        assert_eq!(t.paragraphs[1].english, "Under § 282, EUR 200 million was allocated to GAMM in 2012.");
+        assert_eq!(t.paragraphs[2].english, "On 29 May 2012 the Council confirmed that GAMM is the framework.");
+        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()), "{:?}", t.paragraphs);
+        // Each one-by-one request carries the previous paragraph's translation.
+        assert!(user_prompt(&g, 3).contains("reads in English:\nUnder § 282"), "{}", user_prompt(&g, 3));
+    }
+
+    #[test]
+    fn a_model_that_cannot_number_is_asked_one_paragraph_at_a_time() {
+        let text = (1..=8).map(|_| "Afsnittet handler om integration og samarbejde.").collect::<Vec<_>>().join("\n\n");
+        let doc = document(&text);
+        assert_eq!(doc.paragraphs.len(), 8);
+        let mut g = scripted(&["The section is about integration and cooperation."]);
+        let options = TranslateOptions { group_paragraphs: 2, ..TranslateOptions::default() };
+        let t = run(&mut g, &doc, &options);
+        let grouped = g.calls.iter().filter(|c| c[1].content.contains("Give exactly 2 numbered")).count();
+        assert_eq!(grouped, GROUP_FAILURES_TO_GIVE_UP, "groups stop after {GROUP_FAILURES_TO_GIVE_UP} failures");
+        assert_eq!(g.calls.len(), GROUP_FAILURES_TO_GIVE_UP + 8);
+        assert!(t.paragraphs.iter().all(|p| p.english == "The section is about integration and cooperation." && p.flags.is_empty()));
+    }
+
+    #[test]
+    fn a_copied_previous_paragraph_or_prompt_is_asked_again_without_context() {
+        let doc = document("Regeringen vil handle hurtigt.\n\nRådet er enigt i det.\n\nKommissionen følger sagen.");
+        let mut g = scripted(&[
+            "[1] The government will act quickly.\n[2] The government will act quickly.\n[3] The second paragraph in English.",
+            "The council agrees with it.",
+            "The Commission is following the matter.",
+        ]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 3);
+        for retry in [user_prompt(&g, 1), user_prompt(&g, 2)] {
+            assert!(retry.contains("repeats the instructions or the previous paragraph"), "{retry}");
+            assert!(!retry.contains("reads in English"), "no context to copy: {retry}");
+        }
+        let english: Vec<&str> = t.paragraphs.iter().map(|p| p.english.as_str()).collect();
+        assert_eq!(english, vec!["The government will act quickly.", "The council agrees with it.", "The Commission is following the matter."]);
+        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()));
+    }
+
+    #[test]
+    fn a_dropped_section_number_is_asked_again_and_mended() {
+        let doc = document(DANISH);
+        let dropped = GOOD.replace("Under § 282, ", "Under the rules, ");
+        let mut g = scripted(&[&dropped, "Under § 282, EUR 200 million was allocated to GAMM in 2012."]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 2);
+        let retry = user_prompt(&g, 1);
+        assert!(retry.contains("the source's 282 missing or changed"), "{retry}");
+        assert!(retry.contains("[1] I henhold til § 282"), "{retry}");
+        assert!(t.paragraphs[1].english.contains("§ 282"));
+        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()));
+    }
+
+    #[test]
+    fn a_changed_year_that_stays_changed_is_flagged_not_dropped() {
+        let doc = document(DANISH);
+        let changed = GOOD.replace("On 29 May 2012", "On 29 May 2013");
+        let mut g = scripted(&[&changed, "On 29 May 2013 the Council confirmed that GAMM is the framework."]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 2, "one retry only");
+        let flags = &t.paragraphs[2].flags;
+        assert!(flags.contains(&Flag::MissingNumbers { numbers: vec!["2012".into()] }), "{flags:?}");
+        assert!(t.paragraphs[2].english.contains("2013"), "the text is kept");
+        assert!(t.warnings.iter().any(|w| w.contains("1 of 4 paragraphs are flagged")), "{:?}", t.warnings);
+        let md = t.to_markdown();
+        assert!(md.contains(&format!("> ⚠ ¶{}: the source's 2012 missing or changed", t.paragraphs[2].id)), "{md}");
+        assert!(t.to_text().contains("Flagged paragraphs"));
+    }
+
+    #[test]
+    fn an_answer_cut_at_the_token_cap_is_retried_then_flagged() {
+        let doc = document("Regeringen vil styrke samarbejdet med de nordiske lande om asyl.");
+        let looping = format!("The government will {}", "strengthen cooperation ".repeat(60));
+        let mut g = scripted(&[&looping]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 2, "asked again once");
+        assert!(user_prompt(&g, 1).contains("cut off at the length limit"));
+        assert_eq!(t.paragraphs.len(), 1);
+        assert!(t.paragraphs[0].flags.contains(&Flag::TokenCap), "{:?}", t.paragraphs[0].flags);
+        assert!(!t.paragraphs[0].english.is_empty());
+    }
+
+    #[test]
+    fn a_group_cut_at_the_cap_goes_one_by_one() {
+        let doc = document(DANISH);
+        let long = format!("{GOOD} {}", "and so on ".repeat(200));
+        let mut g = scripted(&[&long, "1. INTRODUCTION", "Under § 282, EUR 200 million was allocated to GAMM in 2012.",
+            "On 29 May 2012 the Council confirmed that GAMM is the framework.", "Strengthen cooperation with six countries."]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 5);
+        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()), "{:?}", t.paragraphs);
+    }
+
+    #[test]
+    fn a_long_paragraph_is_split_at_sentences_and_joined_again() {
+        let sentence = |i: usize| format!("Sætning nummer {i} handler om migration og mobilitet i EU.");
+        let text: String = (1..=12).map(sentence).collect::<Vec<_>>().join(" ");
+        let doc = document(&text);
+        assert_eq!(doc.paragraphs.len(), 1);
+        let options = TranslateOptions { part_budget: 30, group_paragraphs: 1, ..TranslateOptions::default() };
+        let answers: Vec<String> = (0..4)
+            .map(|k| (1..=3).map(|j| format!("Sentence number {} is about migration and mobility in the EU.", k * 3 + j)).collect::<Vec<_>>().join(" "))
+            .collect();
+        let mut g = ScriptedGenerator { translations: answers.clone(), ..Default::default() };
+        let t = run(&mut g, &doc, &options);
+        assert_eq!(g.calls.len(), 4, "{} calls", g.calls.len());
+        assert_eq!(t.paragraphs.len(), 1);
+        assert_eq!(t.paragraphs[0].english, answers.join(" "));
+        assert!(t.paragraphs[0].flags.is_empty(), "{:?}", t.paragraphs[0].flags);
+    }
+
+    #[test]
+    fn groups_respect_the_budget_and_paragraph_count() {
+        let part = |tokens| Part { paragraph: 0, text: String::new(), tokens };
+        let parts: Vec<Part> = [5, 5, 5, 20, 1, 1, 1].into_iter().map(part).collect();
+        assert_eq!(group_parts(&parts, 16, 10), vec![0..3, 3..4, 4..7]);
+        assert_eq!(group_parts(&parts, 100, 2), vec![0..2, 2..4, 4..6, 6..7]);
+        assert!(group_parts(&[], 10, 2).is_empty());
+    }
+
+    #[test]
+    fn the_glossary_holds_known_names_and_learns_recurring_acronyms() {
+        let texts = ["Migrationsverket och FRONTEX samarbetar.", "FRONTEX och EASO.", "EASO igen.", "RAPPORT FRA KOMMISSIONEN TIL RÅDET", "RAPPORT FRA RÅDET TIL KOMMISSIONEN"];
+        let mut glossary = Glossary::for_texts(texts.iter().copied());
+        assert_eq!(glossary.entries()[0].english, "the Swedish Migration Agency");
+        assert_eq!(glossary.pending, vec!["FRONTEX", "EASO"], "capital headings are no acronyms");
+        glossary.learn("FRONTEX och EASO.", "FRONTEX and the EUAA.");
+        let learned: Vec<(&str, &str)> = glossary.entries()[1..].iter().map(|e| (e.source.as_str(), e.english.as_str())).collect();
+        assert_eq!(learned, vec![("FRONTEX", "FRONTEX"), ("EASO", "EUAA")]);
+        assert!(glossary.pending.is_empty());
+    }
+
+    #[test]
+    fn check_translation_names_each_fault() {
+        let source = "I 2012 blev 90 projekter støttet.";
+        assert!(check_translation(source, "In 2012, 90 projects were supported.", StopReason::EndOfTurn).is_empty());
+        assert_eq!(
+            check_translation(source, "In 2012, 95 projects were supported.", StopReason::EndOfTurn),
+            vec![Flag::MissingNumbers { numbers: vec!["90".into()] }, Flag::AddedNumbers { numbers: vec!["95".into()] }]
+        );
+        assert_eq!(check_translation(source, "I 2012 blev 90 projekter støttet af regeringen.", StopReason::EndOfTurn), vec![Flag::NotEnglish]);
+        assert_eq!(check_translation(source, " ", StopReason::EndOfTurn), vec![Flag::Empty]);
+        assert_eq!(check_translation(source, "In 2012, 90 projects were supported by the government and the", StopReason::TokenCap), vec![Flag::TokenCap]);
+    }
+
+    #[test]
+    fn lines_come_back_one_for_one() {
+        let lines: Vec<String> = ["Hej världen, sa hon i går.", "Det regnar i Stockholm idag."].iter().map(|s| s.to_string()).collect();
+        let mut g = scripted(&["[1] Hello world, she said yesterday.\n[2] It is raining in Stockholm today."]);
+        let prompts = PromptSet::builtin().unwrap();
+        let english = translate_lines(&mut g, &prompts, Language::Swedish, &lines, &TranslateOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!(english, vec!["Hello world, she said yesterday.", "It is raining in Stockholm today."]);
+        assert!(user_prompt(&g, 0).contains("Swedish paragraphs"));
+    }
+
+    #[test]
+    fn formats_parse_and_name_their_files() {
+        assert_eq!("md".parse::<TranslationFormat>(), Ok(TranslationFormat::Md));
+        assert_eq!("TXT".parse::<TranslationFormat>(), Ok(TranslationFormat::Txt));
+        assert!("pdf".parse::<TranslationFormat>().is_err());
+        assert_eq!((TranslationFormat::Md.outputs())("a"), vec!["a.en.json", "a.en.md"]);
+        assert_eq!((TranslationFormat::Json.outputs())("a"), vec!["a.en.json"]);
+    }
+}
