@@ -25,6 +25,8 @@ pub enum BatchError {
     Load(#[from] crate::model::load::LoadError),
     #[error("another nordbrief run is writing to {dir} (lock {lock}); wait for it to finish or use another --out folder")]
     Locked { dir: PathBuf, lock: PathBuf },
+    #[error("cannot write {path}: {source}; free some space (or fix the folder's permissions) and run again: finished outputs are kept and skipped, and no partial file is left")]
+    Write { path: PathBuf, source: std::io::Error },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError + '_ {
@@ -93,12 +95,16 @@ pub fn document_id(path: &Path) -> String {
     while id.starts_with('.') {
         id.remove(0);
     }
-    let id: String = id.chars().take(120).collect();
+    let mut id: String = id.chars().take(120).collect();
     if id.is_empty() {
-        "document".to_string()
-    } else {
-        id
+        return "document".to_string();
     }
+    // `<id>.json` must never be a run manifest (nordbrief-run.json,
+    // nordbrief-<kind>-run.json): one would overwrite the other.
+    if id.starts_with("nordbrief-") && id.ends_with("-run") {
+        id.push_str("-doc");
+    }
+    id
 }
 
 /// Ids for all `paths`, made unique by a short hash of the path where two
@@ -182,11 +188,8 @@ impl OutputDir {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(BatchError::Io { path: lock_path, source: e }),
         }
-        for entry in std::fs::read_dir(dir).map_err(io_err(dir))?.flatten() {
-            if entry.file_name().to_string_lossy().contains(TEMP_MARKER) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+        std::fs::read_dir(dir).map_err(io_err(dir))?;
+        remove_stale_temps(dir, 0);
         Ok(Self { dir: dir.to_path_buf(), _lock: lock })
     }
 
@@ -207,9 +210,25 @@ impl OutputDir {
         })();
         if let Err(source) = result {
             let _ = std::fs::remove_file(&temp);
-            return Err(BatchError::Io { path: target, source });
+            return Err(BatchError::Write { path: target, source });
         }
         Ok(target)
+    }
+}
+
+/// Removes what a killed run left half-written: `.partial-` files here, and
+/// `.tmp*` files (atomic writes in progress) in the folder's own hidden
+/// subfolders such as its answer memo. Safe only under the folder's lock.
+fn remove_stale_temps(dir: &Path, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() && (depth > 0 || name.starts_with('.')) && depth < 3 {
+            remove_stale_temps(&entry.path(), depth + 1);
+        } else if kind.is_file() && (name.contains(TEMP_MARKER) || (depth > 0 && name.starts_with(".tmp"))) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -276,10 +295,16 @@ mod tests {
             ("a b\nc.txt", "a_b_c"),
             ("...", "document"),
             ("-", "stdin"),
+            ("inbox/nordbrief-run.txt", "nordbrief-run-doc"),
+            ("nordbrief-translate-run.md", "nordbrief-translate-run-doc"),
+            ("nordbrief-runs.txt", "nordbrief-runs"),
         ] {
             let got = document_id(Path::new(path));
             assert_eq!(got, id, "{path:?}");
             assert!(!got.contains('/') && !got.starts_with('.'));
+            for kind in ["brief", "translate"] {
+                assert_ne!(format!("{got}.json"), manifest_name(kind), "{path:?}");
+            }
         }
     }
 
@@ -327,6 +352,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = OutputDir::open(dir.path()).unwrap();
         std::fs::write(dir.path().join(format!(".x.json{TEMP_MARKER}1")), b"torn").unwrap();
+        std::fs::create_dir_all(dir.path().join(".nordbrief-cache/answers")).unwrap();
+        std::fs::write(dir.path().join(".nordbrief-cache/answers/.tmpAbC123"), b"torn").unwrap();
+        std::fs::write(dir.path().join(".nordbrief-cache/answers/kept.json"), b"{}").unwrap();
+        std::fs::write(dir.path().join(".tmp-user-file"), b"mine").unwrap();
         out.write_atomic("a.json", b"{}").unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.json")).unwrap(), b"{}");
         let err = OutputDir::open(dir.path()).err().expect("second open must be refused");
@@ -336,6 +365,9 @@ mod tests {
         let _out = OutputDir::open(dir.path()).unwrap();
         let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert!(names.iter().all(|n| !n.contains(TEMP_MARKER)), "{names:?}");
+        assert!(!dir.path().join(".nordbrief-cache/answers/.tmpAbC123").exists());
+        assert!(dir.path().join(".nordbrief-cache/answers/kept.json").exists());
+        assert!(dir.path().join(".tmp-user-file").exists(), "only the folder's own hidden subfolders are cleaned");
     }
 
     #[test]
@@ -563,7 +595,12 @@ fn read_source(path: &Path) -> Result<Vec<u8>, crate::ingest::IngestError> {
     if path.as_os_str() == "-" {
         std::io::stdin().lock().take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
     } else {
-        let len = std::fs::metadata(path).map_err(io)?.len();
+        let meta = std::fs::metadata(path).map_err(io)?;
+        // Opening a FIFO with no writer blocks for ever; a device never ends.
+        if !meta.is_file() {
+            return Err(IngestError::NotAFile { path: name });
+        }
+        let len = meta.len();
         if len > MAX_INPUT_BYTES {
             return Err(IngestError::TooLarge { path: name, bytes: len, limit: MAX_INPUT_BYTES });
         }

@@ -101,7 +101,7 @@ mod tests {
     fn builtin_templates_parse_and_carry_versions() {
         let set = PromptSet::builtin().unwrap();
         assert_eq!(set.versions().len(), BUILTIN.len());
-        assert_eq!(set.versions()["brief.user"], "brief.user/2");
+        assert_eq!(set.versions()["brief.user"], "brief.user/3");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum ExtractError {
     BadPdf(String),
     /// The PDF has no text layer (scanned pages).
     NeedsOcr,
+    /// A compressed document unpacks to more than one document may hold
+    /// (what it exceeded, e.g. "more than 100000 paragraphs").
+    TooLarge(String),
 }
 
 // ---------------------------------------------------------------------------
@@ -77,6 +80,52 @@ fn is_chrome(element: &scraper::node::Element) -> bool {
         })
     };
     marker(element.attr("class")) || marker(element.attr("id"))
+}
+
+/// Deepest element nesting an HTML document may have. The parser's cost grows
+/// with depth times size (100,000 nested `<div>`s, 1.2 MB, take minutes);
+/// real pages nest a few dozen deep, and 25,000 parse in about a second.
+pub const MAX_HTML_DEPTH: usize = 25_000;
+
+/// Tags that never hold content or that HTML closes by itself: a page that
+/// leaves every `<p>` open is not deep.
+const SHALLOW_TAGS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+    "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot", "colgroup", "caption",
+    "rb", "rt", "rp", "html", "head", "body",
+];
+
+/// How deep start tags nest, counted from the tags alone in one linear pass
+/// (an estimate that errs deep: unknown tags left open count as open).
+pub fn html_depth(html: &str) -> usize {
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
+        i += offset + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let len = bytes[start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if len == 0 || (!closing && !bytes[start].is_ascii_alphabetic()) {
+            continue;
+        }
+        let name = html[start..start + len].to_ascii_lowercase();
+        if SHALLOW_TAGS.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        // Up to the next `<` only, so the pass stays linear on `<a<a<a…`.
+        let end = bytes[start..].iter().position(|&b| b == b'>' || b == b'<').map(|p| start + p);
+        if end.is_some_and(|e| bytes[e] == b'>' && bytes[e - 1] == b'/') {
+            continue;
+        }
+        depth += 1;
+        deepest = deepest.max(depth);
+    }
+    deepest
 }
 
 /// Extracts headings, paragraphs and list items from HTML, dropping
@@ -156,6 +205,11 @@ pub fn html_blocks(html: &str) -> Vec<Block> {
 /// Largest uncompressed XML part read from a .docx (guards against zip bombs).
 const MAX_DOCX_PART_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Most paragraphs read from a .docx. A 1,000-page report has about 40,000;
+/// a small archive can unpack to millions of empty ones, and every paragraph
+/// costs memory in every later stage.
+const MAX_DOCX_PARAGRAPHS: usize = 100_000;
+
 /// A .docx's body blocks and its footnotes (number, text).
 pub type DocxContent = (Vec<Block>, Vec<(u32, String)>);
 
@@ -195,8 +249,8 @@ fn read_part<R: Read + std::io::Seek>(
         .read_to_string(&mut xml)
         .map_err(|e| ExtractError::BadDocx(format!("cannot read {name} ({e})")))?;
     if xml.len() as u64 > MAX_DOCX_PART_BYTES {
-        return Err(ExtractError::BadDocx(format!(
-            "{name} is larger than {} MiB uncompressed",
+        return Err(ExtractError::TooLarge(format!(
+            "{name} larger than {} MiB",
             MAX_DOCX_PART_BYTES / (1024 * 1024)
         )));
     }
@@ -245,6 +299,7 @@ fn docx_paragraphs(xml: &str) -> Result<Vec<DocxParagraph>, ExtractError> {
     let mut in_text = false;
     let mut deleted_depth = 0usize; // inside <w:del> (tracked deletions)
     let mut footnote_id: Option<u32> = None;
+    let mut text_bytes = 0usize;
     loop {
         let event = reader.read_event().map_err(|e| {
             ExtractError::BadDocx(format!(
@@ -286,6 +341,16 @@ fn docx_paragraphs(xml: &str) -> Result<Vec<DocxParagraph>, ExtractError> {
             Event::End(ref e) => match e.local_name().as_ref() {
                 "p" => {
                     if in_paragraph {
+                        text_bytes += text.len();
+                        if paragraphs.len() >= MAX_DOCX_PARAGRAPHS {
+                            return Err(ExtractError::TooLarge(format!("more than {MAX_DOCX_PARAGRAPHS} paragraphs")));
+                        }
+                        if text_bytes as u64 > super::MAX_INPUT_BYTES {
+                            return Err(ExtractError::TooLarge(format!(
+                                "more than {} MB of text",
+                                super::MAX_INPUT_BYTES / (1024 * 1024)
+                            )));
+                        }
                         paragraphs.push(DocxParagraph {
                             block: Block::new(kind, std::mem::take(&mut text)),
                             footnote_id,
@@ -423,6 +488,19 @@ mod tests {
     }
 
     #[test]
+    fn html_depth_counts_nesting_not_unclosed_paragraphs() {
+        assert_eq!(html_depth("<html><body><div><p>a<p>b<br><img src=x/></div></body></html>"), 1);
+        assert_eq!(html_depth(&"<div><span>".repeat(100)), 200);
+        assert_eq!(html_depth(&"<div></div>".repeat(1000)), 1);
+        assert_eq!(html_depth(&"<p>Punkt".repeat(50_000)), 0);
+        assert_eq!(html_depth("a < b and c<3 </div> <x/> <!-- <div> -->"), 1);
+        assert_eq!(html_depth("<"), 0);
+        assert_eq!(html_depth("<é><ö"), 0);
+        // Linear on tags that never close: a megabyte of them is instant.
+        assert_eq!(html_depth(&"<a".repeat(500_000)), 500_000);
+    }
+
+    #[test]
     fn docx_xml_paragraphs_headings_and_lists() {
         let xml = r#"<?xml version="1.0"?><w:document xmlns:w="x"><w:body>
             <w:p><w:pPr><w:pStyle w:val="Rubrik1"/></w:pPr><w:r><w:t>Bakgrund</w:t></w:r></w:p>
@@ -444,6 +522,14 @@ mod tests {
                 Block::new(ParagraphKind::Text, "Kvar"),
             ]
         );
+    }
+
+    #[test]
+    fn a_docx_that_unpacks_to_too_many_paragraphs_is_refused() {
+        let xml = format!("<w:document><w:body>{}</w:body></w:document>", "<w:p><w:r><w:t>a</w:t></w:r></w:p>".repeat(MAX_DOCX_PARAGRAPHS + 1));
+        assert!(matches!(docx_paragraphs(&xml), Err(ExtractError::TooLarge(what)) if what.contains("paragraphs")));
+        let xml = format!("<w:document><w:body>{}</w:body></w:document>", "<w:p><w:r><w:t>a</w:t></w:r></w:p>".repeat(1000));
+        assert_eq!(docx_paragraphs(&xml).unwrap().len(), 1000);
     }
 
     #[test]

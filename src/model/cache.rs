@@ -63,17 +63,33 @@ impl CacheDir {
 
     /// Creates a model's folder and takes its pull lock, then removes what an
     /// interrupted pull left behind (safe: nobody else holds the lock).
+    ///
+    /// A read-only cache (a shared, pre-filled folder) is not an error: the
+    /// models already in it are still used, unlocked (nothing can be written
+    /// there, so there is nothing to guard), and [`ModelLock::read_only`]
+    /// lets a failed pull say why it could not store anything.
     pub fn lock_model(&self, id: &str, quiet: bool) -> Result<ModelLock, ModelError> {
         let dir = self.model_dir(id);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| ModelError::io(format!("cannot create cache folder {}", dir.display()), e))?;
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            if is_read_only(&e) {
+                return Ok(ModelLock { _file: None, read_only: true });
+            }
+            return Err(ModelError::io(format!("cannot create cache folder {}", dir.display()), e));
+        }
         let path = dir.join(".lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| ModelError::io(format!("cannot open lock file {}", path.display()), e))?;
+        let file = match File::options().create(true).truncate(false).write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if is_read_only(&e) => {
+                // flock needs no write access: a lock file that exists still
+                // waits for a pull running with other permissions.
+                let file = File::open(&path).ok();
+                if let Some(file) = &file {
+                    file.lock_shared().map_err(|e| ModelError::io(format!("cannot lock {}", path.display()), e))?;
+                }
+                return Ok(ModelLock { _file: file, read_only: true });
+            }
+            Err(e) => return Err(ModelError::io(format!("cannot open lock file {}", path.display()), e)),
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -87,14 +103,20 @@ impl CacheDir {
             }
         }
         remove_leftovers(&dir);
-        Ok(ModelLock { _file: file })
+        Ok(ModelLock { _file: Some(file), read_only: false })
     }
+}
+
+fn is_read_only(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied)
 }
 
 /// Holds a model's pull lock until dropped.
 #[derive(Debug)]
 pub struct ModelLock {
-    _file: File,
+    _file: Option<File>,
+    /// The model's cache folder cannot be written: nothing can be stored there.
+    pub read_only: bool,
 }
 
 /// Removes temporary files and folders of interrupted pulls from `dir`.

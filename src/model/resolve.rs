@@ -136,7 +136,7 @@ struct BaseFile {
 pub fn resolve(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<ResolvedModel, ModelError> {
     let cache = opts.cache();
     let progress = opts.progress();
-    let _lock = cache.lock_model(&manifest.id, opts.quiet)?;
+    let lock = cache.lock_model(&manifest.id, opts.quiet)?;
     let mut attempts: Vec<SourceAttempt> = Vec::new();
 
     if let Some(rule) = &manifest.derive {
@@ -146,7 +146,7 @@ pub fn resolve(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<Resolv
         }
         let base = find_base(manifest, opts, &cache, &progress, &mut attempts)?;
         let Some(base) = base else {
-            return Err(unavailable(manifest, opts, attempts));
+            return Err(unavailable(manifest, opts, &lock, attempts));
         };
         notice(opts, &format!("converting {} ({} → {}) …", manifest.id, rule.from.join("/"), rule.to));
         let recipe = derive_file(&base.path, &base.sha256, rule, &derived, &progress)?;
@@ -171,13 +171,22 @@ pub fn resolve(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<Resolv
             derived_from: None,
             manifest: Some(manifest.clone()),
         }),
-        None => Err(unavailable(manifest, opts, attempts)),
+        None => Err(unavailable(manifest, opts, &lock, attempts)),
     }
 }
 
 /// The error when no source gave a file, with advice fitting this model's sources.
-fn unavailable(manifest: &ModelManifest, opts: &ResolveOptions, attempts: Vec<SourceAttempt>) -> ModelError {
+fn unavailable(manifest: &ModelManifest, opts: &ResolveOptions, lock: &super::cache::ModelLock, attempts: Vec<SourceAttempt>) -> ModelError {
     let mut advice = vec!["pass a local GGUF file with --model-path FILE".to_string()];
+    if lock.read_only {
+        advice.insert(
+            0,
+            format!(
+                "the cache folder {} cannot be written, so nothing downloaded can be stored: set NORDBRIEF_CACHE to a writable folder",
+                opts.cache_dir.display()
+            ),
+        );
+    }
     if let Some(hub) = &manifest.hub {
         if opts.offline {
             advice.push("unset HF_HUB_OFFLINE to let the hub be tried".into());

@@ -26,13 +26,17 @@ enum Section {
 fn ends_the_brief(line: &str) -> bool {
     let t = line.trim();
     let lower = t.trim_start_matches(['#', '*', ' ']).to_lowercase();
-    t.starts_with('#') || ["document:", "notes:", "part "].iter().any(|m| lower.starts_with(m))
+    t.starts_with('#')
+        || ["document:", "notes:", "part "]
+            .iter()
+            .any(|m| lower.starts_with(m))
 }
 
 /// Recognise a section heading such as "TITLE:", "**Summary**", "### Key points:"
 /// and return the section and whatever text follows the heading on its line.
 fn heading(line: &str) -> Option<(Section, &str)> {
-    let trimmed = line.trim_start_matches(|c: char| c == '#' || c == '*' || c == '_' || c.is_whitespace());
+    let trimmed =
+        line.trim_start_matches(|c: char| c == '#' || c == '*' || c == '_' || c.is_whitespace());
     let lower = trimmed.to_lowercase();
     let known = [
         ("title", Section::Title),
@@ -45,7 +49,9 @@ fn heading(line: &str) -> Option<(Section, &str)> {
     for (word, section) in known {
         if lower.starts_with(word) {
             let rest = &trimmed[word.len()..];
-            let rest = rest.trim_start_matches(|c: char| c == '*' || c == '_' || c == ':' || c == '#' || c.is_whitespace());
+            let rest = rest.trim_start_matches(|c: char| {
+                c == '*' || c == '_' || c == ':' || c == '#' || c.is_whitespace()
+            });
             // "Summary of the report is ..." is prose, not a heading: a heading
             // is followed by a colon or markup, or ends the line.
             let after = &trimmed[word.len()..];
@@ -131,20 +137,29 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
                 Some(p) => points.push(clean_inline(p)),
                 // A wrapped bullet continues on the next line; a line after a
                 // finished sentence is a point written without a bullet.
-                None => match points.last_mut() {
-                    Some(last) if !last.ends_with(['.', '!', '?', ')']) => {
-                        last.push(' ');
-                        last.push_str(&clean_inline(line));
+                None => {
+                    // A line of markup alone ("**") adds nothing, not even a space.
+                    let text = clean_inline(line);
+                    match points.last_mut() {
+                        _ if text.is_empty() => {}
+                        // A bullet that held only markup is not continued.
+                        Some(last) if !last.is_empty() && !last.ends_with(['.', '!', '?', ')']) => {
+                            last.push(' ');
+                            last.push_str(&text);
+                        }
+                        _ => points.push(text),
                     }
-                    _ => points.push(clean_inline(line)),
-                },
+                }
             },
             Section::None => summary.push(line.to_string()),
             Section::Trailing => {}
         }
     }
     ParsedBrief {
-        title: clean_inline(&title.join(" ")).trim_end_matches('.').to_string(),
+        title: clean_inline(&title.join(" "))
+            .trim_end_matches('.')
+            .trim_end()
+            .to_string(),
         summary: clean_inline(&summary.join(" ")),
         key_points: dedupe_points(points.into_iter().filter(|p| !p.is_empty()).collect()),
     }
@@ -174,7 +189,10 @@ pub fn dedupe_points(points: Vec<String>) -> Vec<String> {
     let mut kept: Vec<(String, HashSet<String>)> = Vec::new();
     for p in points {
         let words = word_set(&p);
-        if kept.iter().all(|(_, w)| overlap(w, &words) < NEAR_DUPLICATE) {
+        if kept
+            .iter()
+            .all(|(_, w)| overlap(w, &words) < NEAR_DUPLICATE)
+        {
             kept.push((p, words));
         }
     }
@@ -190,8 +208,17 @@ mod tests {
         let a = "TITLE: Council conclusions on integration\nSUMMARY: The Council discussed integration.\nIt agreed on conclusions.\nKEY POINTS:\n- Sweden supports the conclusions.\n- The meeting was held on 12-13 June.\n";
         let b = parse_brief_answer(a);
         assert_eq!(b.title, "Council conclusions on integration");
-        assert_eq!(b.summary, "The Council discussed integration. It agreed on conclusions.");
-        assert_eq!(b.key_points, vec!["Sweden supports the conclusions.", "The meeting was held on 12-13 June."]);
+        assert_eq!(
+            b.summary,
+            "The Council discussed integration. It agreed on conclusions."
+        );
+        assert_eq!(
+            b.key_points,
+            vec![
+                "Sweden supports the conclusions.",
+                "The meeting was held on 12-13 June."
+            ]
+        );
     }
 
     #[test]
@@ -205,7 +232,8 @@ mod tests {
 
     #[test]
     fn prose_starting_with_a_section_word_is_not_a_heading() {
-        let a = "TITLE: T\nSUMMARY:\nSummary statistics were published in 2011.\nKEY POINTS:\n- One.";
+        let a =
+            "TITLE: T\nSUMMARY:\nSummary statistics were published in 2011.\nKEY POINTS:\n- One.";
         let b = parse_brief_answer(a);
         assert_eq!(b.summary, "Summary statistics were published in 2011.");
     }
@@ -234,12 +262,30 @@ mod tests {
         ];
         assert_eq!(
             dedupe_points(points),
-            vec!["Sweden supports the proposed council conclusions.", "The meeting took place in Potsdam."]
+            vec![
+                "Sweden supports the proposed council conclusions.",
+                "The meeting took place in Potsdam."
+            ]
         );
     }
 
     #[test]
+    fn markup_alone_on_a_line_leaves_no_trailing_space() {
+        // Found by the `answer` fuzz target.
+        let b = parse_brief_answer(
+            "TITLE: The report .\nKEY POINTS:\n- A point without a full stop\n** \n",
+        );
+        assert_eq!(b.title, "The report");
+        assert_eq!(b.key_points, vec!["A point without a full stop"]);
+        let b = parse_brief_answer("KEY POINTS:\n1. \"\"\nA point after an empty one.\n");
+        assert_eq!(b.key_points, vec!["A point after an empty one."]);
+    }
+
+    #[test]
     fn bullets_accepts_all_markers() {
-        assert_eq!(bullets("- a\n* b\n• c\n3. d\nplain\n10) e"), vec!["a", "b", "c", "d", "e"]);
+        assert_eq!(
+            bullets("- a\n* b\n• c\n3. d\nplain\n10) e"),
+            vec!["a", "b", "c", "d", "e"]
+        );
     }
 }
