@@ -10,11 +10,35 @@ use std::process::ExitCode;
 
 use nordbrief::batch::{brief_outputs, settings_sha256, Batch, BatchError, BatchEvent, BriefTask, DocumentTask, Outcome, Shard, TaskLoader};
 use nordbrief::brief::ModelInfo;
-use nordbrief::generate::{Generator, ModelGenerator, Progress, ScriptedGenerator};
+use nordbrief::generate::{AnswerMemo, Generator, ModelGenerator, Progress, ScriptedGenerator};
 use nordbrief::model::{self, ResolveOptions, ResolvedModel};
 use nordbrief::pipeline::{BriefOptions, PipelineEvent, Stage};
 use nordbrief::pipeline::translate::{TranslateOptions, TranslateTask, TranslationFormat};
 use nordbrief::prompts::PromptSet;
+
+/// `print!` and `println!` for results on standard output, which end quietly
+/// when the reader has gone (`nordbrief inspect big.txt | head`) and with a
+/// clear error when the output cannot be written (a full disk), instead of
+/// the panic of the std macros.
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*)) };
+}
+macro_rules! outln {
+    ($($arg:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_fmt(args).and_then(|_| stdout.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            std::process::exit(EXIT_ERROR.into());
+        }
+    }
+}
 
 /// Exit codes, as documented in the README.
 const EXIT_SOME_FAILED: u8 = 1;
@@ -97,7 +121,8 @@ struct BriefArgs {
     /// Quote each key point's supporting sentence, in the original language, in the Markdown brief.
     #[arg(long)]
     quotes: bool,
-    /// Redo documents even when their inputs, model, prompts and settings are unchanged.
+    /// Redo documents even when their inputs, model, prompts and settings are unchanged, and ask
+    /// the model again instead of reusing the answers kept in DIR/.nordbrief-cache.
     #[arg(long)]
     force: bool,
     /// Process only shard K of N (by a hash of each document id), e.g. 2/4.
@@ -139,7 +164,8 @@ struct TranslateArgs {
     /// md (headings as # headings), txt or json (source and English aligned by ¶ id).
     #[arg(long, default_value = "md", value_name = "FORMAT")]
     format: TranslationFormat,
-    /// Redo documents even when their inputs, model, prompts and settings are unchanged.
+    /// Redo documents even when their inputs, model, prompts and settings are unchanged, and ask
+    /// the model again instead of reusing the answers kept in DIR/.nordbrief-cache.
     #[arg(long)]
     force: bool,
     /// Process only shard K of N (by a hash of each document id), e.g. 2/4.
@@ -313,6 +339,23 @@ fn generator_loader(args: &ModelArgs, quiet: bool) -> Result<(ModelInfo, Generat
     Ok((info, loader))
 }
 
+/// Where a batch keeps the model's answers, so an interrupted or re-run
+/// batch does not ask the model again for what it already answered.
+const ANSWER_MEMO_DIR: &str = ".nordbrief-cache/answers";
+
+/// `load_generator`, answering from (and into) OUT's memo of answers;
+/// `refresh` (--force) asks the model again.
+fn with_answer_memo(load_generator: GeneratorLoader, model: &ModelInfo, out: &std::path::Path, refresh: bool) -> GeneratorLoader {
+    let dir = out.join(ANSWER_MEMO_DIR);
+    let sha256 = model.sha256.clone();
+    Box::new(move || {
+        let (generator, seconds) = load_generator()?;
+        let mut memo = AnswerMemo::new(generator, dir, &sha256);
+        memo.refresh = refresh;
+        Ok((Box::new(memo) as Box<dyn Generator>, seconds))
+    })
+}
+
 fn brief_batch(
     inputs: Vec<PathBuf>,
     out: PathBuf,
@@ -405,16 +448,19 @@ impl Display {
                 }
             }
             BatchEvent::Pipeline(PipelineEvent::Stage(stage)) => {
+                let what = match stage {
+                    Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
+                    Stage::Brief { attempt: 1 } => "brief".to_string(),
+                    Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
+                    Stage::Translate { paragraph, paragraphs } => format!("¶{paragraph}/{paragraphs}"),
+                };
                 if let Some(bar) = &self.bar {
-                    let what = match stage {
-                        Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
-                        Stage::Brief { attempt: 1 } => "brief".to_string(),
-                        Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
-                        Stage::Translate { paragraph, paragraphs } => format!("¶{paragraph}/{paragraphs}"),
-                    };
                     let msg = bar.message();
                     let doc = msg.split(" · ").next().unwrap_or_default().to_string();
                     bar.set_message(format!("{doc} · {what}"));
+                } else if !matches!(stage, Stage::Translate { .. }) {
+                    // Without a terminal (cron, CI logs) a line per stage shows a long document moving.
+                    self.log(format!("  {what}"));
                 }
             }
             BatchEvent::Pipeline(PipelineEvent::Generation(p)) => {
@@ -463,6 +509,7 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
             scratch.path().to_path_buf()
         }
     };
+    let load_generator = if single { load_generator } else { with_answer_memo(load_generator, &model, &out, args.force) };
     let batch = brief_batch(documents, out.clone(), args.force || single, args.shard, &model, &options, &prompts);
     let mut display = Display::new(args.quiet || single);
     let outcomes = batch.run(brief_task(load_generator, model, options, &prompts), &mut |e| display.event(e))?;
@@ -471,13 +518,17 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
     if single {
         if let Some(o) = failed.first() {
             if let Outcome::Failed { reason } = &o.outcome {
+                // Most reasons already name the file.
+                if reason.contains(&*o.source.to_string_lossy()) {
+                    bail!("{reason}");
+                }
                 bail!("{}: {reason}", o.source.display());
             }
         }
         let id = &outcomes[0].id;
         let ext = if args.json { "json" } else { "md" };
         let text = std::fs::read_to_string(out.join(format!("{id}.{ext}"))).context("cannot read the brief back")?;
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
         return Ok(ExitCode::SUCCESS);
     }
     let done = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Done { .. })).count();
@@ -537,6 +588,7 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
             scratch.path().to_path_buf()
         }
     };
+    let load_generator = if single { load_generator } else { with_answer_memo(load_generator, &model, &out, args.force) };
     let batch = Batch {
         inputs: documents,
         out: out.clone(),
@@ -556,12 +608,16 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
     if single {
         if let Some(o) = failed.first() {
             if let Outcome::Failed { reason } = &o.outcome {
+                // Most reasons already name the file.
+                if reason.contains(&*o.source.to_string_lossy()) {
+                    bail!("{reason}");
+                }
                 bail!("{}: {reason}", o.source.display());
             }
         }
         let id = &outcomes[0].id;
         let text = std::fs::read_to_string(out.join(format.file_name(id))).context("cannot read the translation back")?;
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
         return Ok(ExitCode::SUCCESS);
     }
     let done = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Done { .. })).count();
@@ -592,7 +648,7 @@ fn digest(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<ExitCo
     let md = nordbrief::brief::digest::digest(&briefs);
     match out {
         Some(path) => std::fs::write(path, md).with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{md}"),
+        None => out!("{md}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -619,14 +675,14 @@ fn inspect(args: InspectArgs) -> Result<ExitCode> {
                 if args.json {
                     let mut value = serde_json::to_value(&doc)?;
                     value["tokens"] = serde_json::json!(tokens.map(|(id, n)| serde_json::json!({ "model": id, "count": n })));
-                    println!("{}", serde_json::to_string_pretty(&value)?);
+                    outln!("{}", serde_json::to_string_pretty(&value)?);
                 } else {
                     let mut text = doc.render_inspect();
                     match tokens {
                         Some((id, n)) => text.push_str(&format!("tokens:      {n} ({id})\n")),
                         None => text.push_str("tokens:      unknown (the model is not cached; `nordbrief models pull`)\n"),
                     }
-                    println!("{text}");
+                    outln!("{text}");
                 }
             }
             Err(e) => {
@@ -675,11 +731,11 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         value["model_id"] = serde_json::json!(model.id);
         value["model_sha256"] = serde_json::json!(model.sha256);
         value["brief_seeds"] = serde_json::json!(end_to_end);
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("{}", report.to_table());
+        outln!("{}", report.to_table());
         if let Some(e) = end_to_end {
-            println!("brief end to end: {} documents in {:.1}s ({} failed)", e["documents"], e["wall_seconds"].as_f64().unwrap_or(0.0), e["failed"]);
+            outln!("brief end to end: {} documents in {:.1}s ({} failed)", e["documents"], e["wall_seconds"].as_f64().unwrap_or(0.0), e["failed"]);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -696,7 +752,7 @@ fn models(command: ModelsCommand) -> Result<ExitCode> {
         ModelsCommand::List { json } => {
             let list = model::list(&opts)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                outln!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(ExitCode::SUCCESS);
             }
             for m in list {
@@ -706,9 +762,9 @@ fn models(command: ModelsCommand) -> Result<ExitCode> {
                     (Some(p), true) => format!("cached at {}", p.display()),
                     _ => "not cached".to_string(),
                 };
-                println!("{mark} {:<32} {:>8}  {place}", m.id, size);
+                outln!("{mark} {:<32} {:>8}  {place}", m.id, size);
             }
-            println!("(* default; `nordbrief models pull ID` downloads one)");
+            outln!("(* default; `nordbrief models pull ID` downloads one)");
             Ok(ExitCode::SUCCESS)
         }
         ModelsCommand::Pull { id, allow_unpinned } => {
@@ -716,7 +772,7 @@ fn models(command: ModelsCommand) -> Result<ExitCode> {
             let id = id.unwrap_or_else(model::default_model_id);
             let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
             let resolved = model::resolve(&manifest, &opts).with_context(|| format!("cannot obtain model `{id}`"))?;
-            println!("{} {} ({}, sha256 {})", resolved.id, resolved.path.display(), resolved.source, resolved.sha256);
+            outln!("{} {} ({}, sha256 {})", resolved.id, resolved.path.display(), resolved.source, resolved.sha256);
             Ok(ExitCode::SUCCESS)
         }
         ModelsCommand::Verify { id } => {
@@ -724,7 +780,7 @@ fn models(command: ModelsCommand) -> Result<ExitCode> {
             let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
             let report = model::verify(&manifest, &opts)?;
             for f in &report.files {
-                println!("{} {} {} ({})", if f.ok { "ok  " } else { "BAD " }, f.role, f.path.display(), f.sha256);
+                outln!("{} {} {} ({})", if f.ok { "ok  " } else { "BAD " }, f.role, f.path.display(), f.sha256);
             }
             if report.files.is_empty() {
                 bail!("model `{id}` has no cached file to verify; run `nordbrief models pull {id}`");
@@ -809,9 +865,9 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
         Some(EvalCommand::Compare { a, b, json }) => {
             let comparison = report::compare(&run::read_report(&a)?, &run::read_report(&b)?);
             if json {
-                println!("{}", serde_json::to_string_pretty(&comparison)?);
+                outln!("{}", serde_json::to_string_pretty(&comparison)?);
             } else {
-                println!("A = {}\nB = {}\n\n{}", a.display(), b.display(), comparison.to_table().trim_end());
+                outln!("A = {}\nB = {}\n\n{}", a.display(), b.display(), comparison.to_table().trim_end());
             }
             return Ok(ExitCode::SUCCESS);
         }
@@ -833,9 +889,9 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     let out = args.out.unwrap_or(briefs);
     let files = run::write_reports(&evaluation, &out)?;
     if args.json {
-        println!("{}", std::fs::read_to_string(&files.json)?.trim_end());
+        outln!("{}", std::fs::read_to_string(&files.json)?.trim_end());
     } else {
-        println!("{}", evaluation.to_markdown().trim_end());
+        outln!("{}", evaluation.to_markdown().trim_end());
     }
     eprintln!("wrote {}, {} and {}", files.json.display(), files.markdown.display(), files.html.display());
     let failures = report::check_floors(&evaluation.means, &floors);
@@ -882,9 +938,9 @@ fn eval_translate(args: EvalTranslateArgs) -> Result<ExitCode> {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{}", report.to_table().trim_end());
+        outln!("{}", report.to_table().trim_end());
     }
     Ok(ExitCode::SUCCESS)
 }

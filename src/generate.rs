@@ -323,3 +323,159 @@ impl Generator for ScriptedGenerator {
         32_768
     }
 }
+
+/// A generator that keeps its answers on disk. With greedy or seeded
+/// sampling an answer is a function of the model file, the messages and the
+/// settings, so a run that was killed, or re-run after a change to a later
+/// stage's prompt, takes the answers it already has (the notes on each part
+/// of a long document) instead of asking the model again.
+pub struct AnswerMemo<G> {
+    inner: G,
+    dir: std::path::PathBuf,
+    model_sha256: String,
+    /// Ask the model even when an answer is kept (still keeping the new one).
+    pub refresh: bool,
+    /// Answers taken from the memo so far.
+    pub hits: usize,
+}
+
+/// What the memo keeps of a generation.
+#[derive(Debug, Serialize, Deserialize)]
+struct KeptAnswer {
+    text: String,
+    stop: StopReason,
+}
+
+impl<G: Generator> AnswerMemo<G> {
+    /// Keep answers in `dir` (created when first written), for the model
+    /// file with this sha256.
+    pub fn new(inner: G, dir: impl Into<std::path::PathBuf>, model_sha256: &str) -> Self {
+        Self { inner, dir: dir.into(), model_sha256: model_sha256.to_string(), refresh: false, hits: 0 }
+    }
+
+    fn key(&self, messages: &[ChatMessage], settings: &GenerationSettings) -> String {
+        use sha2::{Digest, Sha256};
+        let what = serde_json::json!({ "model": self.model_sha256, "messages": messages, "settings": settings });
+        hex::encode(Sha256::digest(what.to_string().as_bytes()))
+    }
+
+    /// Write all or nothing; a memo that cannot be written only costs time
+    /// on a later run, so it is logged, not fatal.
+    fn keep(&self, path: &std::path::Path, answer: &KeptAnswer) {
+        let written = std::fs::create_dir_all(&self.dir).and_then(|()| {
+            let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
+            std::io::Write::write_all(&mut file, serde_json::to_string(answer).unwrap_or_default().as_bytes())?;
+            file.persist(path).map(drop).map_err(|e| e.error)
+        });
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "cannot keep the model's answer");
+        }
+    }
+}
+
+impl<G: Generator> Generator for AnswerMemo<G> {
+    fn generate(
+        &mut self,
+        messages: &[ChatMessage],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Generation, GenerateError> {
+        let path = self.dir.join(format!("{}.json", self.key(messages, settings)));
+        if !self.refresh {
+            // A torn or foreign file is not an answer: ask the model.
+            if let Some(kept) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KeptAnswer>(&b).ok()) {
+                self.hits += 1;
+                // No tokens were read or generated for it, so timings stay honest.
+                return Ok(Generation {
+                    text: kept.text,
+                    prompt_tokens: 0,
+                    reused_prompt_tokens: 0,
+                    generated_tokens: 0,
+                    prefill_seconds: 0.0,
+                    decode_seconds: 0.0,
+                    stop: kept.stop,
+                });
+            }
+        }
+        let generation = self.inner.generate(messages, settings, progress)?;
+        self.keep(&path, &KeptAnswer { text: generation.text.clone(), stop: generation.stop });
+        Ok(generation)
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.inner.count_tokens(text)
+    }
+
+    fn context_length(&self) -> usize {
+        self.inner.context_length()
+    }
+}
+
+impl Generator for Box<dyn Generator> {
+    fn generate(
+        &mut self,
+        messages: &[ChatMessage],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Generation, GenerateError> {
+        (**self).generate(messages, settings, progress)
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        (**self).count_tokens(text)
+    }
+
+    fn context_length(&self) -> usize {
+        (**self).context_length()
+    }
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+
+    fn ask(g: &mut dyn Generator, text: &str) -> Generation {
+        let settings = GenerationSettings::default();
+        g.generate(&[ChatMessage::user(text)], &settings, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn a_kept_answer_is_reused_and_a_new_prompt_asks_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripted = ScriptedGenerator { brief: vec!["first".into(), "second".into()], ..Default::default() };
+        let mut memo = AnswerMemo::new(scripted, dir.path().join("answers"), "abc");
+        assert_eq!(ask(&mut memo, "one").text, "first");
+        assert_eq!(ask(&mut memo, "one").text, "first");
+        assert_eq!(memo.hits, 1);
+        assert_eq!(ask(&mut memo, "two").text, "second");
+
+        // A later run (a new memo on the same folder) starts with the kept answers.
+        let scripted = ScriptedGenerator { brief: vec!["other".into()], ..Default::default() };
+        let mut again = AnswerMemo::new(scripted, dir.path().join("answers"), "abc");
+        assert_eq!(ask(&mut again, "two").text, "second");
+        assert_eq!(ask(&mut again, "one").text, "first");
+        // Another model file does not share them.
+        let scripted = ScriptedGenerator { brief: vec!["other".into()], ..Default::default() };
+        let mut other_model = AnswerMemo::new(scripted, dir.path().join("answers"), "def");
+        assert_eq!(ask(&mut other_model, "one").text, "other");
+    }
+
+    #[test]
+    fn refresh_asks_again_and_a_torn_file_is_not_an_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripted = ScriptedGenerator { brief: vec!["first".into(), "second".into()], ..Default::default() };
+        let mut memo = AnswerMemo::new(scripted, dir.path(), "abc");
+        ask(&mut memo, "one");
+        memo.refresh = true;
+        assert_eq!(ask(&mut memo, "one").text, "second");
+        memo.refresh = false;
+        assert_eq!(ask(&mut memo, "one").text, "second", "the refreshed answer is kept");
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            std::fs::write(entry.unwrap().path(), b"{\"text\": \"cut").unwrap();
+        }
+        let scripted = ScriptedGenerator { brief: vec!["fresh".into()], ..Default::default() };
+        let mut torn = AnswerMemo::new(scripted, dir.path(), "abc");
+        assert_eq!(ask(&mut torn, "one").text, "fresh");
+        assert_eq!(torn.hits, 0);
+    }
+}
