@@ -12,7 +12,8 @@
 //! [`q8_0::matmul`], a register-tiled kernel over the same blocks that gives
 //! bit-identical results.
 
-use candle_core::quantized::{k_quants, GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::k_quants::{self, GgmlType};
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Module, Result, Tensor};
 use std::sync::Arc;
 
@@ -30,36 +31,58 @@ impl QLinear {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (n, k) = self.weight.shape().dims2()?;
         let rows = x.elem_count() / k.max(1);
-        if rows == 1 && self.weight.dtype() == GgmlDType::Q4K {
-            let lhs = x.flatten_all()?.to_vec1::<f32>()?;
-            let mut dst = vec![0f32; n];
-            let data = self.weight.data()?;
-            let blocks = as_blocks::<k_quants::BlockQ4K>(&data, n * k)?;
-            k_quants::matmul((1, k, n), &lhs, blocks, &mut dst)?;
-            let mut shape = x.dims().to_vec();
-            if let Some(last) = shape.last_mut() {
-                *last = n;
-            }
-            return Tensor::from_vec(dst, shape, x.device());
+        let dtype = self.weight.dtype();
+        let own_kernel = (dtype == GgmlDType::Q8_0 && q8_0::available()) || (rows == 1 && matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K));
+        if !own_kernel {
+            return self.matmul.forward(x);
         }
-        if self.weight.dtype() == GgmlDType::Q8_0 && q8_0::available() {
-            let lhs = x.flatten_all()?.to_vec1::<f32>()?;
-            let mut dst = vec![0f32; rows * n];
-            let data = self.weight.data()?;
-            let blocks = as_blocks::<k_quants::BlockQ8_0>(&data, n * k)?;
-            q8_0::matmul(blocks, n, k, &lhs, &mut dst)?;
-            let mut shape = x.dims().to_vec();
-            if let Some(last) = shape.last_mut() {
-                *last = n;
-            }
-            return Tensor::from_vec(dst, shape, x.device());
+        let lhs = x.flatten_all()?.to_vec1::<f32>()?;
+        let mut dst = vec![0f32; rows * n];
+        let data = self.weight.data()?;
+        match dtype {
+            GgmlDType::Q8_0 => q8_0::matmul(as_blocks::<k_quants::BlockQ8_0>(&data, n * k)?, n, k, &lhs, &mut dst)?,
+            GgmlDType::Q4K => one_row(as_blocks::<k_quants::BlockQ4K>(&data, n * k)?, k, &lhs, &mut dst),
+            _ => one_row(as_blocks::<k_quants::BlockQ6K>(&data, n * k)?, k, &lhs, &mut dst),
         }
-        self.matmul.forward(x)
+        let mut shape = x.dims().to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = n;
+        }
+        Tensor::from_vec(dst, shape, x.device())
     }
 }
 
+/// Weight rows per rayon job of a one-row product (a multiple of 4).
+const ONE_ROW_JOB: usize = 64;
+
+/// One activation row `lhs` (k) times the weight rows (`dst.len()`, k),
+/// with candle's compact dot products. The rows are spread over rayon's
+/// threads rather than candle's barrier pool: on a busy machine the pool's
+/// caller spins while a descheduled worker holds its share, which measured
+/// ten times slower decode with two threads than with one, whereas rayon's
+/// waiting thread sleeps and the caller takes over shares not yet started.
+fn one_row<T: GgmlType>(weights: &[T], k: usize, lhs: &[f32], dst: &mut [f32]) {
+    use rayon::prelude::*;
+    let kb = k / T::BLCK_SIZE;
+    let mut lhs_q = vec![T::VecDotType::zeros(); k / T::VecDotType::BLCK_SIZE];
+    T::VecDotType::from_float(lhs, &mut lhs_q);
+    let row = |r: usize| &weights[r * kb..(r + 1) * kb];
+    dst.par_chunks_mut(ONE_ROW_JOB).enumerate().for_each(|(job, out)| {
+        let first = job * ONE_ROW_JOB;
+        let quads = out.len() / 4 * 4;
+        for q in (0..quads).step_by(4) {
+            let r = first + q;
+            let (a, b, c, d) = T::vec_dot_4(k, row(r), row(r + 1), row(r + 2), row(r + 3), &lhs_q);
+            out[q..q + 4].copy_from_slice(&[a, b, c, d]);
+        }
+        for (i, o) in out.iter_mut().enumerate().skip(quads) {
+            *o = T::vec_dot(k, row(first + i), &lhs_q);
+        }
+    });
+}
+
 /// The weight's bytes as its blocks, checked against the element count.
-fn as_blocks<T: k_quants::GgmlType>(data: &[u8], elements: usize) -> Result<&[T]> {
+fn as_blocks<T: GgmlType>(data: &[u8], elements: usize) -> Result<&[T]> {
     let count = elements / T::BLCK_SIZE;
     if data.len() != count * std::mem::size_of::<T>() || (data.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
         candle_core::bail!("quantized weight of {} bytes does not hold {count} {:?} blocks", data.len(), T::DTYPE);
@@ -112,18 +135,18 @@ pub mod q8_0 {
         let column_units = n.div_ceil(UNIT_COLUMNS);
         let row_units = m.div_ceil(UNIT_ROWS);
         let dst_ptr = dst.as_mut_ptr() as usize;
-        candle_core::utils::barrier_pool().execute_chunked(column_units * row_units, |range| {
-            for unit in range {
-                let (row_unit, column_unit) = (unit / column_units, unit % column_units);
-                let rows = row_unit * UNIT_ROWS..m.min((row_unit + 1) * UNIT_ROWS);
-                let columns = column_unit * UNIT_COLUMNS..n.min((column_unit + 1) * UNIT_COLUMNS);
-                // SAFETY: AVX2/FMA checked above; the unit's rows × columns
-                // of dst are written by this unit only.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    avx2::block(weights, lhs_q, kb, rows, columns, dst_ptr as *mut f32, n)
-                };
-            }
+        // rayon, not candle's barrier pool: see `one_row`.
+        use rayon::prelude::*;
+        (0..column_units * row_units).into_par_iter().for_each(|unit| {
+            let (row_unit, column_unit) = (unit / column_units, unit % column_units);
+            let rows = row_unit * UNIT_ROWS..m.min((row_unit + 1) * UNIT_ROWS);
+            let columns = column_unit * UNIT_COLUMNS..n.min((column_unit + 1) * UNIT_COLUMNS);
+            // SAFETY: AVX2/FMA checked above; the unit's rows × columns
+            // of dst are written by this unit only.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                avx2::block(weights, lhs_q, kb, rows, columns, dst_ptr as *mut f32, n)
+            };
         });
         Ok(())
     }
