@@ -27,7 +27,12 @@ fn time<F: FnMut()>(mut f: F, reps: usize) -> f64 {
 fn compact<T: k_quants::GgmlType + Send + Sync>(w: &QTensor, m: usize, x: &[f32], dst: &mut [f32]) {
     let (n, k) = w.shape().dims2().unwrap();
     let data = w.data().unwrap();
-    let blocks = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const T, data.len() / std::mem::size_of::<T>()) };
+    let blocks = unsafe {
+        std::slice::from_raw_parts(
+            data.as_ptr() as *const T,
+            data.len() / std::mem::size_of::<T>(),
+        )
+    };
     k_quants::matmul((m, k, n), x, blocks, dst).unwrap();
 }
 
@@ -35,7 +40,11 @@ fn main() {
     let home = std::env::var("HOME").unwrap_or_default();
     let big = format!("{home}/.cache/nordbrief/models/qwen2.5-coder-1.5b-instruct/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf");
     let small = format!("{home}/.cache/nordbrief/models/qwen2.5-coder-0.5b-instruct/qwen2.5-coder-0.5b-instruct-q4_k_m.requant-q8_0.gguf");
-    for (path, name) in [(&big, "blk.0.ffn_up.weight"), (&big, "blk.0.ffn_down.weight"), (&small, "blk.0.ffn_up.weight")] {
+    for (path, name) in [
+        (&big, "blk.0.ffn_up.weight"),
+        (&big, "blk.0.ffn_down.weight"),
+        (&small, "blk.0.ffn_up.weight"),
+    ] {
         let Some(w) = load(path, name) else {
             eprintln!("{name} of {path} not available; skipping");
             continue;
@@ -46,10 +55,17 @@ fn main() {
         let w = std::sync::Arc::new(w);
         let qmm = QMatMul::QTensor(w.clone());
         for m in [1usize, 256] {
-            let x: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
+            let x: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0)
+                .collect();
             let xt = Tensor::from_vec(x.clone(), (1, m, k), &Device::Cpu).unwrap();
             let reps = if m == 1 { 200 } else { 4 };
-            let t_q = time(|| { qmm.forward(&xt).unwrap(); }, reps);
+            let t_q = time(
+                || {
+                    qmm.forward(&xt).unwrap();
+                },
+                reps,
+            );
             let mut dst = vec![0f32; m * n];
             let t_c = time(
                 || match dtype {
@@ -60,7 +76,12 @@ fn main() {
                 },
                 reps,
             );
-            let t_own = time(|| { QLinear::new(w.clone()).forward(&xt).unwrap(); }, reps);
+            let t_own = time(
+                || {
+                    QLinear::new(w.clone()).forward(&xt).unwrap();
+                },
+                reps,
+            );
             let gb = |t: f64| bytes as f64 / t / 1e9;
             let gops = |t: f64| 2.0 * (m * n * k) as f64 / t / 1e9;
             println!(

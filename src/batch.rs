@@ -16,7 +16,10 @@ pub enum BatchError {
     #[error("{path}: no such file or folder")]
     NotFound { path: PathBuf },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no documents found in {paths}; supported extensions: {}", SUPPORTED_EXTENSIONS.join(", "))]
     NoDocuments { paths: String },
     #[error("invalid shard `{0}`: write K/N with 1 ≤ K ≤ N, e.g. --shard 2/4")]
@@ -26,11 +29,17 @@ pub enum BatchError {
     #[error("another nordbrief run is writing to {dir} (lock {lock}); wait for it to finish or use another --out folder")]
     Locked { dir: PathBuf, lock: PathBuf },
     #[error("cannot write {path}: {source}; free some space (or fix the folder's permissions) and run again: finished outputs are kept and skipped, and no partial file is left")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError + '_ {
-    move |source| BatchError::Io { path: path.to_path_buf(), source }
+    move |source| BatchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn is_supported(path: &Path) -> bool {
@@ -51,7 +60,9 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, BatchError> {
             found.insert(input.clone());
             continue;
         }
-        let meta = std::fs::metadata(input).map_err(|_| BatchError::NotFound { path: input.clone() })?;
+        let meta = std::fs::metadata(input).map_err(|_| BatchError::NotFound {
+            path: input.clone(),
+        })?;
         if meta.is_dir() {
             walk(input, &mut found)?;
         } else {
@@ -60,7 +71,11 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, BatchError> {
     }
     if found.is_empty() {
         return Err(BatchError::NoDocuments {
-            paths: inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            paths: inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     Ok(found.into_iter().collect())
@@ -87,10 +102,19 @@ pub fn document_id(path: &Path) -> String {
     if path.as_os_str() == "-" {
         return "stdin".to_string();
     }
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut id: String = stem
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     while id.starts_with('.') {
         id.remove(0);
@@ -179,18 +203,34 @@ impl OutputDir {
     pub fn open(dir: &Path) -> Result<Self, BatchError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let lock_path = dir.join(LOCK_FILE);
-        let lock = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
         // The OS drops the lock when the process dies, even on kill -9.
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(BatchError::Locked { dir: dir.to_path_buf(), lock: lock_path })
+                return Err(BatchError::Locked {
+                    dir: dir.to_path_buf(),
+                    lock: lock_path,
+                })
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(BatchError::Io { path: lock_path, source: e }),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(BatchError::Io {
+                    path: lock_path,
+                    source: e,
+                })
+            }
         }
         std::fs::read_dir(dir).map_err(io_err(dir))?;
         remove_stale_temps(dir, 0);
-        Ok(Self { dir: dir.to_path_buf(), _lock: lock })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -199,9 +239,14 @@ impl OutputDir {
 
     /// Write `name` (a plain file name, never a path) all at once or not at all.
     pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, BatchError> {
-        debug_assert!(!name.contains('/') && !name.starts_with('.'), "output names are ids");
+        debug_assert!(
+            !name.contains('/') && !name.starts_with('.'),
+            "output names are ids"
+        );
         let target = self.dir.join(name);
-        let temp = self.dir.join(format!(".{name}{TEMP_MARKER}{}", std::process::id()));
+        let temp = self
+            .dir
+            .join(format!(".{name}{TEMP_MARKER}{}", std::process::id()));
         let result = (|| {
             let mut f = File::create(&temp)?;
             f.write_all(bytes)?;
@@ -210,7 +255,10 @@ impl OutputDir {
         })();
         if let Err(source) = result {
             let _ = std::fs::remove_file(&temp);
-            return Err(BatchError::Write { path: target, source });
+            return Err(BatchError::Write {
+                path: target,
+                source,
+            });
         }
         Ok(target)
     }
@@ -220,13 +268,19 @@ impl OutputDir {
 /// `.tmp*` files (atomic writes in progress) in the folder's own hidden
 /// subfolders such as its answer memo. Safe only under the folder's lock.
 fn remove_stale_temps(dir: &Path, depth: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() && (depth > 0 || name.starts_with('.')) && depth < 3 {
             remove_stale_temps(&entry.path(), depth + 1);
-        } else if kind.is_file() && (name.contains(TEMP_MARKER) || (depth > 0 && name.starts_with(".tmp"))) {
+        } else if kind.is_file()
+            && (name.contains(TEMP_MARKER) || (depth > 0 && name.starts_with(".tmp")))
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -319,7 +373,11 @@ mod tests {
 
     #[test]
     fn same_stem_in_two_folders_gets_two_ids() {
-        let ids = assign_ids(&[PathBuf::from("a/doc.txt"), PathBuf::from("b/doc.txt"), PathBuf::from("c/x.txt")]);
+        let ids = assign_ids(&[
+            PathBuf::from("a/doc.txt"),
+            PathBuf::from("b/doc.txt"),
+            PathBuf::from("c/x.txt"),
+        ]);
         assert_ne!(ids[0].0, ids[1].0);
         assert!(ids[0].0.starts_with("doc-"));
         assert_eq!(ids[2].0, "x");
@@ -344,7 +402,10 @@ mod tests {
         for s in ["0/4", "5/4", "1/0", "x", "1-2", ""] {
             assert!(s.parse::<Shard>().is_err(), "{s}");
         }
-        assert_eq!("2/3".parse::<Shard>().unwrap(), Shard { index: 2, count: 3 });
+        assert_eq!(
+            "2/3".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 3 }
+        );
     }
 
     #[test]
@@ -353,21 +414,39 @@ mod tests {
         let out = OutputDir::open(dir.path()).unwrap();
         std::fs::write(dir.path().join(format!(".x.json{TEMP_MARKER}1")), b"torn").unwrap();
         std::fs::create_dir_all(dir.path().join(".nordbrief-cache/answers")).unwrap();
-        std::fs::write(dir.path().join(".nordbrief-cache/answers/.tmpAbC123"), b"torn").unwrap();
+        std::fs::write(
+            dir.path().join(".nordbrief-cache/answers/.tmpAbC123"),
+            b"torn",
+        )
+        .unwrap();
         std::fs::write(dir.path().join(".nordbrief-cache/answers/kept.json"), b"{}").unwrap();
         std::fs::write(dir.path().join(".tmp-user-file"), b"mine").unwrap();
         out.write_atomic("a.json", b"{}").unwrap();
         assert_eq!(std::fs::read(dir.path().join("a.json")).unwrap(), b"{}");
-        let err = OutputDir::open(dir.path()).err().expect("second open must be refused");
+        let err = OutputDir::open(dir.path())
+            .err()
+            .expect("second open must be refused");
         assert!(err.to_string().contains("another nordbrief run"), "{err}");
         drop(out);
         // Reopening after the first run ends works and removes stale temps.
         let _out = OutputDir::open(dir.path()).unwrap();
-        let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         assert!(names.iter().all(|n| !n.contains(TEMP_MARKER)), "{names:?}");
-        assert!(!dir.path().join(".nordbrief-cache/answers/.tmpAbC123").exists());
-        assert!(dir.path().join(".nordbrief-cache/answers/kept.json").exists());
-        assert!(dir.path().join(".tmp-user-file").exists(), "only the folder's own hidden subfolders are cleaned");
+        assert!(!dir
+            .path()
+            .join(".nordbrief-cache/answers/.tmpAbC123")
+            .exists());
+        assert!(dir
+            .path()
+            .join(".nordbrief-cache/answers/kept.json")
+            .exists());
+        assert!(
+            dir.path().join(".tmp-user-file").exists(),
+            "only the folder's own hidden subfolders are cleaned"
+        );
     }
 
     #[test]
@@ -378,11 +457,20 @@ mod tests {
         std::fs::write(dir.path().join("b.md"), "x").unwrap();
         std::fs::write(dir.path().join("c.exe"), "x").unwrap();
         let found = collect_inputs(&[dir.path().to_path_buf()]).unwrap();
-        let names: Vec<String> = found.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = found
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, vec!["b.md", "a.txt"]);
         let empty = tempfile::tempdir().unwrap();
-        assert!(matches!(collect_inputs(&[empty.path().to_path_buf()]), Err(BatchError::NoDocuments { .. })));
-        assert!(matches!(collect_inputs(&[PathBuf::from("/no/such/file")]), Err(BatchError::NotFound { .. })));
+        assert!(matches!(
+            collect_inputs(&[empty.path().to_path_buf()]),
+            Err(BatchError::NoDocuments { .. })
+        ));
+        assert!(matches!(
+            collect_inputs(&[PathBuf::from("/no/such/file")]),
+            Err(BatchError::NotFound { .. })
+        ));
     }
 
     #[cfg(unix)]
@@ -415,9 +503,16 @@ pub struct DocumentOutcome {
 
 /// Progress of a batch, for whatever display the caller has.
 pub enum BatchEvent<'a> {
-    Planned { total: usize, to_do: usize },
+    Planned {
+        total: usize,
+        to_do: usize,
+    },
     LoadingModel,
-    Started { index: usize, total: usize, id: &'a str },
+    Started {
+        index: usize,
+        total: usize,
+        id: &'a str,
+    },
     Pipeline(&'a crate::pipeline::PipelineEvent),
     Finished(&'a DocumentOutcome),
 }
@@ -471,7 +566,11 @@ impl Batch {
 
     /// Process every document that is new or changed; a document that fails
     /// is reported and the rest go on.
-    pub fn run(&self, load: TaskLoader, on_event: &mut dyn FnMut(BatchEvent)) -> Result<Vec<DocumentOutcome>, BatchError> {
+    pub fn run(
+        &self,
+        load: TaskLoader,
+        on_event: &mut dyn FnMut(BatchEvent),
+    ) -> Result<Vec<DocumentOutcome>, BatchError> {
         let paths = collect_inputs(&self.inputs)?;
         let out = OutputDir::open(&self.out)?;
         let mut manifest = RunManifest::load(out.path(), self.kind);
@@ -485,23 +584,39 @@ impl Batch {
             // inference is needed at all.
             let (key, stdin_bytes) = match read_source(&path) {
                 // Standard input can be read only once: keep its bytes.
-                Ok(bytes) => (self.key(sha256_hex(&bytes)), (path.as_os_str() == "-").then_some(bytes)),
+                Ok(bytes) => (
+                    self.key(sha256_hex(&bytes)),
+                    (path.as_os_str() == "-").then_some(bytes),
+                ),
                 Err(e) => {
-                    let o = DocumentOutcome { id, source: path, outcome: Outcome::Failed { reason: e.to_string() } };
+                    let o = DocumentOutcome {
+                        id,
+                        source: path,
+                        outcome: Outcome::Failed {
+                            reason: e.to_string(),
+                        },
+                    };
                     on_event(BatchEvent::Finished(&o));
                     outcomes.push(o);
                     continue;
                 }
             };
             if !self.force && manifest.is_done(&id, &key, out.path(), &(self.outputs)(&id)) {
-                let o = DocumentOutcome { id, source: path, outcome: Outcome::Unchanged };
+                let o = DocumentOutcome {
+                    id,
+                    source: path,
+                    outcome: Outcome::Unchanged,
+                };
                 on_event(BatchEvent::Finished(&o));
                 outcomes.push(o);
             } else {
                 work.push((id, path, stdin_bytes));
             }
         }
-        on_event(BatchEvent::Planned { total: outcomes.len() + work.len(), to_do: work.len() });
+        on_event(BatchEvent::Planned {
+            total: outcomes.len() + work.len(),
+            to_do: work.len(),
+        });
         if work.is_empty() {
             return Ok(outcomes);
         }
@@ -510,7 +625,11 @@ impl Batch {
         let mut task = load()?;
         let total = work.len();
         for (index, (id, path, stdin_bytes)) in work.into_iter().enumerate() {
-            on_event(BatchEvent::Started { index: index + 1, total, id: &id });
+            on_event(BatchEvent::Started {
+                index: index + 1,
+                total,
+                id: &id,
+            });
             let start = std::time::Instant::now();
             // Read again (a file may have changed since planning): the key
             // records exactly the bytes that were processed.
@@ -520,8 +639,13 @@ impl Batch {
             };
             let key = bytes.as_ref().map(|b| self.key(sha256_hex(b))).ok();
             let result = bytes
-                .and_then(|bytes| crate::ingest::ingest_bytes(&path.to_string_lossy(), &bytes).map_err(|e| e.to_string()))
-                .and_then(|doc| task.process(&id, &doc, &mut |e| on_event(BatchEvent::Pipeline(e))));
+                .and_then(|bytes| {
+                    crate::ingest::ingest_bytes(&path.to_string_lossy(), &bytes)
+                        .map_err(|e| e.to_string())
+                })
+                .and_then(|doc| {
+                    task.process(&id, &doc, &mut |e| on_event(BatchEvent::Pipeline(e)))
+                });
             let outcome = match result {
                 Ok(output) => {
                     for (name, bytes) in &output.files {
@@ -529,13 +653,22 @@ impl Batch {
                     }
                     // Recorded only once every output is in place, so a kill
                     // between the writes makes the next run redo this document.
-                    manifest.documents.insert(id.clone(), key.expect("bytes were read"));
+                    manifest
+                        .documents
+                        .insert(id.clone(), key.expect("bytes were read"));
                     manifest.save(&out, self.kind)?;
-                    Outcome::Done { seconds: start.elapsed().as_secs_f64(), warnings: output.warnings }
+                    Outcome::Done {
+                        seconds: start.elapsed().as_secs_f64(),
+                        warnings: output.warnings,
+                    }
                 }
                 Err(reason) => Outcome::Failed { reason },
             };
-            let o = DocumentOutcome { id, source: path, outcome };
+            let o = DocumentOutcome {
+                id,
+                source: path,
+                outcome,
+            };
             on_event(BatchEvent::Finished(&o));
             outcomes.push(o);
         }
@@ -569,11 +702,23 @@ impl DocumentTask for BriefTask<'_> {
             model: self.model.clone(),
             load_seconds: self.load_seconds,
         };
-        let brief = crate::pipeline::brief_document(self.generator.as_mut(), self.prompts, &request, &self.options, &mut |e| on_event(&e))
-            .map_err(|e| e.to_string())?;
+        let brief = crate::pipeline::brief_document(
+            self.generator.as_mut(),
+            self.prompts,
+            &request,
+            &self.options,
+            &mut |e| on_event(&e),
+        )
+        .map_err(|e| e.to_string())?;
         let json = serde_json::to_vec_pretty(&brief).expect("brief serialises");
         Ok(TaskOutput {
-            files: vec![(format!("{id}.json"), json), (format!("{id}.md"), brief.to_markdown_with(self.options.quotes).into_bytes())],
+            files: vec![
+                (format!("{id}.json"), json),
+                (
+                    format!("{id}.md"),
+                    brief.to_markdown_with(self.options.quotes).into_bytes(),
+                ),
+            ],
             warnings: brief.warnings.len(),
         })
     }
@@ -590,10 +735,17 @@ fn read_source(path: &Path) -> Result<Vec<u8>, crate::ingest::IngestError> {
     use crate::ingest::{IngestError, MAX_INPUT_BYTES};
     use std::io::Read;
     let name = path.to_string_lossy().to_string();
-    let io = |source| IngestError::Io { path: name.clone(), source };
+    let io = |source| IngestError::Io {
+        path: name.clone(),
+        source,
+    };
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
-        std::io::stdin().lock().take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+        std::io::stdin()
+            .lock()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
     } else {
         let meta = std::fs::metadata(path).map_err(io)?;
         // Opening a FIFO with no writer blocks for ever; a device never ends.
@@ -602,12 +754,24 @@ fn read_source(path: &Path) -> Result<Vec<u8>, crate::ingest::IngestError> {
         }
         let len = meta.len();
         if len > MAX_INPUT_BYTES {
-            return Err(IngestError::TooLarge { path: name, bytes: len, limit: MAX_INPUT_BYTES });
+            return Err(IngestError::TooLarge {
+                path: name,
+                bytes: len,
+                limit: MAX_INPUT_BYTES,
+            });
         }
-        File::open(path).map_err(io)?.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+        File::open(path)
+            .map_err(io)?
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
     }
     if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(IngestError::TooLarge { path: name, bytes: bytes.len() as u64, limit: MAX_INPUT_BYTES });
+        return Err(IngestError::TooLarge {
+            path: name,
+            bytes: bytes.len() as u64,
+            limit: MAX_INPUT_BYTES,
+        });
     }
     Ok(bytes)
 }

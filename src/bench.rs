@@ -118,7 +118,10 @@ struct Stopwatch {
 
 impl Stopwatch {
     fn start() -> Self {
-        Self { wall: Instant::now(), cpu: process_cpu_seconds() }
+        Self {
+            wall: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
     }
     /// (wall seconds, CPU seconds)
     fn stop(&self) -> (f64, Option<f64>) {
@@ -138,12 +141,20 @@ fn cpu_ratio(wall: f64, cpu: Option<f64>) -> Option<f64> {
 /// `n` prompt tokens: real Scandinavian text, repeated as needed, so the
 /// tokenizer's output is typical of what nordbrief reads.
 fn prompt_tokens(model: &LoadedModel, text: &str, n: usize) -> Vec<u32> {
-    let ids = model.tokenizer.encode(text, false).map(|e| e.get_ids().to_vec()).unwrap_or_default();
+    let ids = model
+        .tokenizer
+        .encode(text, false)
+        .map(|e| e.get_ids().to_vec())
+        .unwrap_or_default();
     let ids = if ids.is_empty() { vec![0] } else { ids };
     ids.iter().cycle().take(n).copied().collect()
 }
 
-fn prefill(model: &mut LoadedModel, tokens: &[u32], batch: usize) -> candle_core::Result<candle_core::Tensor> {
+fn prefill(
+    model: &mut LoadedModel,
+    tokens: &[u32],
+    batch: usize,
+) -> candle_core::Result<candle_core::Tensor> {
     model.network.truncate_cache(0)?;
     let mut last = None;
     for piece in tokens.chunks(batch.max(1)) {
@@ -157,7 +168,12 @@ fn argmax(logits: &candle_core::Tensor) -> candle_core::Result<u32> {
 }
 
 /// Time `model` on `text` (any document; it is tokenized and repeated).
-pub fn run(model: &mut LoadedModel, text: &str, config: &BenchConfig, threads: usize) -> candle_core::Result<BenchReport> {
+pub fn run(
+    model: &mut LoadedModel,
+    text: &str,
+    config: &BenchConfig,
+    threads: usize,
+) -> candle_core::Result<BenchReport> {
     let mut measurements = Vec::new();
     let runs = config.runs.max(1);
     // Warm-up: first calls allocate and repack weights.
@@ -228,8 +244,16 @@ impl BenchReport {
         );
         for m in &self.measurements {
             let runs: Vec<String> = m.runs.iter().map(|r| format!("{r:.1}")).collect();
-            let cpu = m.cpu_per_wall.map(|c| format!("{c:.2}")).unwrap_or_else(|| "?".into());
-            t.push_str(&format!("| {} | {:.1} | {} | {cpu} |\n", m.test, m.tokens_per_second, runs.join(", ")));
+            let cpu = m
+                .cpu_per_wall
+                .map(|c| format!("{c:.2}"))
+                .unwrap_or_else(|| "?".into());
+            t.push_str(&format!(
+                "| {} | {:.1} | {} | {cpu} |\n",
+                m.test,
+                m.tokens_per_second,
+                runs.join(", ")
+            ));
         }
         t
     }

@@ -8,12 +8,15 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nordbrief::batch::{brief_outputs, settings_sha256, Batch, BatchError, BatchEvent, BriefTask, DocumentTask, Outcome, Shard, TaskLoader};
+use nordbrief::batch::{
+    brief_outputs, settings_sha256, Batch, BatchError, BatchEvent, BriefTask, DocumentTask,
+    Outcome, Shard, TaskLoader,
+};
 use nordbrief::brief::ModelInfo;
 use nordbrief::generate::{AnswerMemo, Generator, ModelGenerator, Progress, ScriptedGenerator};
 use nordbrief::model::{self, ResolveOptions, ResolvedModel};
-use nordbrief::pipeline::{BriefOptions, PipelineEvent, Stage};
 use nordbrief::pipeline::translate::{TranslateOptions, TranslateTask, TranslationFormat};
+use nordbrief::pipeline::{BriefOptions, PipelineEvent, Stage};
 use nordbrief::prompts::PromptSet;
 
 /// `print!` and `println!` for results on standard output, which end quietly
@@ -300,7 +303,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn set_threads(threads: Option<usize>) -> usize {
     // candle and rayon both read this before their first parallel call.
-    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let n = threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1);
     std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     n
 }
@@ -310,7 +319,8 @@ fn resolve_model(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
     opts.quiet = quiet || !std::io::stderr().is_terminal();
     opts.allow_unpinned |= args.allow_unpinned;
     if let Some(path) = &args.model_path {
-        return model::resolve_path(path, &opts).with_context(|| format!("cannot use model file {}", path.display()));
+        return model::resolve_path(path, &opts)
+            .with_context(|| format!("cannot use model file {}", path.display()));
     }
     let id = args.model.clone().unwrap_or_else(model::default_model_id);
     let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
@@ -323,18 +333,31 @@ type GeneratorLoader = Box<dyn FnOnce() -> Result<(Box<dyn Generator>, f64), Bat
 
 fn generator_loader(args: &ModelArgs, quiet: bool) -> Result<(ModelInfo, GeneratorLoader)> {
     if let Some(path) = &args.scripted_answers {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let scripted: ScriptedGenerator =
-            serde_json::from_slice(&bytes).with_context(|| format!("{} is not a scripted-answers file", path.display()))?;
-        let info = ModelInfo { id: "scripted".into(), sha256: nordbrief::batch::sha256_hex(&bytes) };
-        return Ok((info, Box::new(move || Ok((Box::new(scripted) as Box<dyn Generator>, 0.0)))));
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let scripted: ScriptedGenerator = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a scripted-answers file", path.display()))?;
+        let info = ModelInfo {
+            id: "scripted".into(),
+            sha256: nordbrief::batch::sha256_hex(&bytes),
+        };
+        return Ok((
+            info,
+            Box::new(move || Ok((Box::new(scripted) as Box<dyn Generator>, 0.0))),
+        ));
     }
     let model = resolve_model(args, quiet)?;
-    let info = ModelInfo { id: model.id.clone(), sha256: model.sha256.clone() };
+    let info = ModelInfo {
+        id: model.id.clone(),
+        sha256: model.sha256.clone(),
+    };
     let loader: GeneratorLoader = Box::new(move || {
         let loaded = nordbrief::model::load::load(&model.path)?;
         let seconds = loaded.load_seconds;
-        Ok((Box::new(ModelGenerator::new(loaded)) as Box<dyn Generator>, seconds))
+        Ok((
+            Box::new(ModelGenerator::new(loaded)) as Box<dyn Generator>,
+            seconds,
+        ))
     });
     Ok((info, loader))
 }
@@ -345,7 +368,12 @@ const ANSWER_MEMO_DIR: &str = ".nordbrief-cache/answers";
 
 /// `load_generator`, answering from (and into) OUT's memo of answers;
 /// `refresh` (--force) asks the model again.
-fn with_answer_memo(load_generator: GeneratorLoader, model: &ModelInfo, out: &std::path::Path, refresh: bool) -> GeneratorLoader {
+fn with_answer_memo(
+    load_generator: GeneratorLoader,
+    model: &ModelInfo,
+    out: &std::path::Path,
+    refresh: bool,
+) -> GeneratorLoader {
     let dir = out.join(ANSWER_MEMO_DIR);
     let sha256 = model.sha256.clone();
     Box::new(move || {
@@ -378,18 +406,36 @@ fn brief_batch(
     }
 }
 
-fn brief_task<'a>(load_generator: GeneratorLoader, model: ModelInfo, options: BriefOptions, prompts: &'a PromptSet) -> TaskLoader<'a> {
+fn brief_task<'a>(
+    load_generator: GeneratorLoader,
+    model: ModelInfo,
+    options: BriefOptions,
+    prompts: &'a PromptSet,
+) -> TaskLoader<'a> {
     Box::new(move || {
         let (generator, load_seconds) = load_generator()?;
-        Ok(Box::new(BriefTask { generator, load_seconds, model, options, prompts }) as Box<dyn DocumentTask + 'a>)
+        Ok(Box::new(BriefTask {
+            generator,
+            load_seconds,
+            model,
+            options,
+            prompts,
+        }) as Box<dyn DocumentTask + 'a>)
     })
 }
 
 fn brief_options(args: &BriefArgs) -> Result<BriefOptions> {
     if args.context_budget < 256 {
-        bail!("--context-budget {} is too small; use at least 256 tokens", args.context_budget);
+        bail!(
+            "--context-budget {} is too small; use at least 256 tokens",
+            args.context_budget
+        );
     }
-    let mut options = BriefOptions { context_budget: args.context_budget, quotes: args.quotes, ..BriefOptions::default() };
+    let mut options = BriefOptions {
+        context_budget: args.context_budget,
+        quotes: args.quotes,
+        ..BriefOptions::default()
+    };
     options.settings.max_new_tokens = args.max_new_tokens;
     options.settings.temperature = args.temperature;
     options.settings.top_p = args.top_p;
@@ -409,8 +455,10 @@ impl Display {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} docs · eta {eta} · {msg}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} docs · eta {eta} · {msg}",
+                )
+                .expect("valid template"),
             );
             bar.enable_steady_tick(std::time::Duration::from_millis(200));
             bar
@@ -433,7 +481,10 @@ impl Display {
                     bar.set_length(total as u64);
                     bar.set_position((total - to_do) as u64);
                 }
-                self.log(format!("{total} documents, {to_do} to brief, {} unchanged", total - to_do));
+                self.log(format!(
+                    "{total} documents, {to_do} to brief, {} unchanged",
+                    total - to_do
+                ));
             }
             BatchEvent::LoadingModel => {
                 if let Some(bar) = &self.bar {
@@ -452,7 +503,10 @@ impl Display {
                     Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
                     Stage::Brief { attempt: 1 } => "brief".to_string(),
                     Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
-                    Stage::Translate { paragraph, paragraphs } => format!("¶{paragraph}/{paragraphs}"),
+                    Stage::Translate {
+                        paragraph,
+                        paragraphs,
+                    } => format!("¶{paragraph}/{paragraphs}"),
                 };
                 if let Some(bar) = &self.bar {
                     let msg = bar.message();
@@ -465,13 +519,21 @@ impl Display {
             }
             BatchEvent::Pipeline(PipelineEvent::Generation(p)) => {
                 if let (Some(bar), Progress::Prefill { done, total }) = (&self.bar, *p) {
-                    bar.set_message(format!("{} · reading {done}/{total} tokens", bar.message().split(" · ").next().unwrap_or_default()));
+                    bar.set_message(format!(
+                        "{} · reading {done}/{total} tokens",
+                        bar.message().split(" · ").next().unwrap_or_default()
+                    ));
                 }
             }
             BatchEvent::Finished(o) => {
                 let line = match &o.outcome {
-                    Outcome::Done { seconds, warnings: 0 } => format!("done {} in {seconds:.1}s", o.id),
-                    Outcome::Done { seconds, warnings } => format!("done {} in {seconds:.1}s ({warnings} warnings)", o.id),
+                    Outcome::Done {
+                        seconds,
+                        warnings: 0,
+                    } => format!("done {} in {seconds:.1}s", o.id),
+                    Outcome::Done { seconds, warnings } => {
+                        format!("done {} in {seconds:.1}s ({warnings} warnings)", o.id)
+                    }
                     Outcome::Unchanged => return,
                     Outcome::Failed { reason } => format!("FAILED {}: {reason}", o.id),
                 };
@@ -498,7 +560,10 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
     let documents = nordbrief::batch::collect_inputs(&args.inputs)?;
     let single = args.out.is_none();
     if single && documents.len() > 1 {
-        bail!("{} documents given; pass --out DIR to write one brief per document", documents.len());
+        bail!(
+            "{} documents given; pass --out DIR to write one brief per document",
+            documents.len()
+        );
     }
     let (model, load_generator) = generator_loader(&args.model, args.quiet)?;
     let scratch;
@@ -509,12 +574,30 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
             scratch.path().to_path_buf()
         }
     };
-    let load_generator = if single { load_generator } else { with_answer_memo(load_generator, &model, &out, args.force) };
-    let batch = brief_batch(documents, out.clone(), args.force || single, args.shard, &model, &options, &prompts);
+    let load_generator = if single {
+        load_generator
+    } else {
+        with_answer_memo(load_generator, &model, &out, args.force)
+    };
+    let batch = brief_batch(
+        documents,
+        out.clone(),
+        args.force || single,
+        args.shard,
+        &model,
+        &options,
+        &prompts,
+    );
     let mut display = Display::new(args.quiet || single);
-    let outcomes = batch.run(brief_task(load_generator, model, options, &prompts), &mut |e| display.event(e))?;
+    let outcomes = batch.run(
+        brief_task(load_generator, model, options, &prompts),
+        &mut |e| display.event(e),
+    )?;
     display.finish();
-    let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).collect();
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
+        .collect();
     if single {
         if let Some(o) = failed.first() {
             if let Outcome::Failed { reason } = &o.outcome {
@@ -527,12 +610,19 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
         }
         let id = &outcomes[0].id;
         let ext = if args.json { "json" } else { "md" };
-        let text = std::fs::read_to_string(out.join(format!("{id}.{ext}"))).context("cannot read the brief back")?;
+        let text = std::fs::read_to_string(out.join(format!("{id}.{ext}")))
+            .context("cannot read the brief back")?;
         outln!("{}", text.trim_end());
         return Ok(ExitCode::SUCCESS);
     }
-    let done = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Done { .. })).count();
-    let unchanged = outcomes.iter().filter(|o| o.outcome == Outcome::Unchanged).count();
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Done { .. }))
+        .count();
+    let unchanged = outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::Unchanged)
+        .count();
     if !args.quiet {
         eprintln!(
             "{done} briefed, {unchanged} unchanged, {} failed → {}",
@@ -540,14 +630,24 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
             out.display()
         );
     }
-    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOME_FAILED)
+    })
 }
 
 fn translate_options(args: &TranslateArgs) -> Result<TranslateOptions> {
     if args.group_budget < 32 {
-        bail!("--group-budget {} is too small; use at least 32 tokens", args.group_budget);
+        bail!(
+            "--group-budget {} is too small; use at least 32 tokens",
+            args.group_budget
+        );
     }
-    let mut options = TranslateOptions { group_budget: args.group_budget, ..TranslateOptions::default() };
+    let mut options = TranslateOptions {
+        group_budget: args.group_budget,
+        ..TranslateOptions::default()
+    };
     options.settings.max_new_tokens = args.max_new_tokens;
     options.settings.temperature = args.temperature;
     options.settings.top_p = args.top_p;
@@ -565,7 +665,14 @@ fn translate_task<'a>(
 ) -> TaskLoader<'a> {
     Box::new(move || {
         let (generator, load_seconds) = load_generator()?;
-        Ok(Box::new(TranslateTask { generator, load_seconds, model, options, prompts, format }) as Box<dyn DocumentTask + 'a>)
+        Ok(Box::new(TranslateTask {
+            generator,
+            load_seconds,
+            model,
+            options,
+            prompts,
+            format,
+        }) as Box<dyn DocumentTask + 'a>)
     })
 }
 
@@ -577,7 +684,10 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
     let documents = nordbrief::batch::collect_inputs(&args.inputs)?;
     let single = args.out.is_none();
     if single && documents.len() > 1 {
-        bail!("{} documents given; pass --out DIR to write one translation per document", documents.len());
+        bail!(
+            "{} documents given; pass --out DIR to write one translation per document",
+            documents.len()
+        );
     }
     let (model, load_generator) = generator_loader(&args.model, args.quiet)?;
     let scratch;
@@ -588,7 +698,11 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
             scratch.path().to_path_buf()
         }
     };
-    let load_generator = if single { load_generator } else { with_answer_memo(load_generator, &model, &out, args.force) };
+    let load_generator = if single {
+        load_generator
+    } else {
+        with_answer_memo(load_generator, &model, &out, args.force)
+    };
     let batch = Batch {
         inputs: documents,
         out: out.clone(),
@@ -602,9 +716,15 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
     };
     let format = args.format;
     let mut display = Display::new(args.quiet || single);
-    let outcomes = batch.run(translate_task(load_generator, model, options, &prompts, format), &mut |e| display.event(e))?;
+    let outcomes = batch.run(
+        translate_task(load_generator, model, options, &prompts, format),
+        &mut |e| display.event(e),
+    )?;
     display.finish();
-    let failed: Vec<_> = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).collect();
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
+        .collect();
     if single {
         if let Some(o) = failed.first() {
             if let Outcome::Failed { reason } = &o.outcome {
@@ -616,38 +736,65 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
             }
         }
         let id = &outcomes[0].id;
-        let text = std::fs::read_to_string(out.join(format.file_name(id))).context("cannot read the translation back")?;
+        let text = std::fs::read_to_string(out.join(format.file_name(id)))
+            .context("cannot read the translation back")?;
         outln!("{}", text.trim_end());
         return Ok(ExitCode::SUCCESS);
     }
-    let done = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Done { .. })).count();
-    let unchanged = outcomes.iter().filter(|o| o.outcome == Outcome::Unchanged).count();
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Done { .. }))
+        .count();
+    let unchanged = outcomes
+        .iter()
+        .filter(|o| o.outcome == Outcome::Unchanged)
+        .count();
     if !args.quiet {
-        eprintln!("{done} translated, {unchanged} unchanged, {} failed → {}", failed.len(), out.display());
+        eprintln!(
+            "{done} translated, {unchanged} unchanged, {} failed → {}",
+            failed.len(),
+            out.display()
+        );
     }
-    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOME_FAILED)
+    })
 }
 
 fn digest(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<ExitCode> {
     let mut briefs = Vec::new();
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the folder {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the folder {}", dir.display()))?;
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
-        if path.extension().is_none_or(|e| e != "json") || path.file_name().is_some_and(|n| n == nordbrief::batch::RUN_MANIFEST) {
+        if path.extension().is_none_or(|e| e != "json")
+            || path
+                .file_name()
+                .is_some_and(|n| n == nordbrief::batch::RUN_MANIFEST)
+        {
             continue;
         }
         // Other JSON (a report, say) is not a brief: skip it quietly.
-        if let Ok(brief) = serde_json::from_slice::<nordbrief::brief::Brief>(&std::fs::read(&path)?) {
+        if let Ok(brief) = serde_json::from_slice::<nordbrief::brief::Brief>(&std::fs::read(&path)?)
+        {
             briefs.push(brief);
         }
     }
     if briefs.is_empty() {
-        bail!("no briefs in {}; write some with `nordbrief brief PATH --out {}`", dir.display(), dir.display());
+        bail!(
+            "no briefs in {}; write some with `nordbrief brief PATH --out {}`",
+            dir.display(),
+            dir.display()
+        );
     }
     let md = nordbrief::brief::digest::digest(&briefs);
     match out {
-        Some(path) => std::fs::write(path, md).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, md).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => out!("{md}"),
     }
     Ok(ExitCode::SUCCESS)
@@ -658,7 +805,10 @@ fn cached_tokenizer(id: Option<&str>) -> Option<(String, tokenizers::Tokenizer)>
     let mut opts = ResolveOptions::from_env();
     opts.quiet = true;
     let id = id.map(String::from).unwrap_or_else(model::default_model_id);
-    let status = model::list(&opts).ok()?.into_iter().find(|m| m.id == id && m.cached)?;
+    let status = model::list(&opts)
+        .ok()?
+        .into_iter()
+        .find(|m| m.id == id && m.cached)?;
     let tokenizer = nordbrief::model::load::load_tokenizer_only(&status.path?).ok()?;
     Some((id, tokenizer))
 }
@@ -669,12 +819,16 @@ fn inspect(args: InspectArgs) -> Result<ExitCode> {
     for file in &args.files {
         match nordbrief::ingest::ingest_path(file) {
             Ok(doc) => {
-                let tokens = tokenizer
-                    .as_ref()
-                    .and_then(|(id, t)| t.encode(doc.body_text().as_str(), false).ok().map(|e| (id, e.get_ids().len())));
+                let tokens = tokenizer.as_ref().and_then(|(id, t)| {
+                    t.encode(doc.body_text().as_str(), false)
+                        .ok()
+                        .map(|e| (id, e.get_ids().len()))
+                });
                 if args.json {
                     let mut value = serde_json::to_value(&doc)?;
-                    value["tokens"] = serde_json::json!(tokens.map(|(id, n)| serde_json::json!({ "model": id, "count": n })));
+                    value["tokens"] = serde_json::json!(
+                        tokens.map(|(id, n)| serde_json::json!({ "model": id, "count": n }))
+                    );
                     outln!("{}", serde_json::to_string_pretty(&value)?);
                 } else {
                     let mut text = doc.render_inspect();
@@ -691,7 +845,11 @@ fn inspect(args: InspectArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn bench(args: BenchArgs) -> Result<ExitCode> {
@@ -702,13 +860,19 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     let text = nordbrief::batch::collect_inputs(&[PathBuf::from("seeds")])
         .ok()
         .and_then(|paths| paths.first().and_then(|p| std::fs::read_to_string(p).ok()))
-        .unwrap_or_else(|| "Integrationspolitik har blivit en allt viktigare fråga i alla medlemsstater. ".repeat(50));
+        .unwrap_or_else(|| {
+            "Integrationspolitik har blivit en allt viktigare fråga i alla medlemsstater. "
+                .repeat(50)
+        });
     let config = nordbrief::bench::BenchConfig {
         prefill_tokens: args.prefill.clone(),
         decode_tokens: args.decode,
         decode_contexts: args.decode_context.clone(),
         runs: args.runs,
-        prefill_batch: args.prefill_batch.unwrap_or(nordbrief::generate::GenerationSettings::default().prefill_batch).max(1),
+        prefill_batch: args
+            .prefill_batch
+            .unwrap_or(nordbrief::generate::GenerationSettings::default().prefill_batch)
+            .max(1),
         ..Default::default()
     };
     let report = nordbrief::bench::run(&mut loaded, &text, &config, threads)?;
@@ -719,12 +883,28 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         let out = tempfile::tempdir()?;
         let (model_info, load_generator) = generator_loader(&args.model, true)?;
         let options = BriefOptions::default();
-        let batch = brief_batch(vec![seeds.clone()], out.path().to_path_buf(), true, None, &model_info, &options, &prompts);
+        let batch = brief_batch(
+            vec![seeds.clone()],
+            out.path().to_path_buf(),
+            true,
+            None,
+            &model_info,
+            &options,
+            &prompts,
+        );
         let start = std::time::Instant::now();
-        let outcomes = batch.run(brief_task(load_generator, model_info, options, &prompts), &mut |_| {})?;
+        let outcomes = batch.run(
+            brief_task(load_generator, model_info, options, &prompts),
+            &mut |_| {},
+        )?;
         let seconds = start.elapsed().as_secs_f64();
-        let failed = outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Failed { .. })).count();
-        end_to_end = Some(serde_json::json!({ "documents": outcomes.len(), "failed": failed, "wall_seconds": seconds }));
+        let failed = outcomes
+            .iter()
+            .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
+            .count();
+        end_to_end = Some(
+            serde_json::json!({ "documents": outcomes.len(), "failed": failed, "wall_seconds": seconds }),
+        );
     }
     if args.json {
         let mut value = serde_json::to_value(&report)?;
@@ -735,7 +915,12 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     } else {
         outln!("{}", report.to_table());
         if let Some(e) = end_to_end {
-            outln!("brief end to end: {} documents in {:.1}s ({} failed)", e["documents"], e["wall_seconds"].as_f64().unwrap_or(0.0), e["failed"]);
+            outln!(
+                "brief end to end: {} documents in {:.1}s ({} failed)",
+                e["documents"],
+                e["wall_seconds"].as_f64().unwrap_or(0.0),
+                e["failed"]
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -771,8 +956,15 @@ fn models(command: ModelsCommand) -> Result<ExitCode> {
             opts.allow_unpinned |= allow_unpinned;
             let id = id.unwrap_or_else(model::default_model_id);
             let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
-            let resolved = model::resolve(&manifest, &opts).with_context(|| format!("cannot obtain model `{id}`"))?;
-            outln!("{} {} ({}, sha256 {})", resolved.id, resolved.path.display(), resolved.source, resolved.sha256);
+            let resolved = model::resolve(&manifest, &opts)
+                .with_context(|| format!("cannot obtain model `{id}`"))?;
+            outln!(
+                "{} {} ({}, sha256 {})",
+                resolved.id,
+                resolved.path.display(),
+                resolved.source,
+                resolved.sha256
+            );
             Ok(ExitCode::SUCCESS)
         }
         ModelsCommand::Verify { id } => {
@@ -780,12 +972,24 @@ fn models(command: ModelsCommand) -> Result<ExitCode> {
             let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
             let report = model::verify(&manifest, &opts)?;
             for f in &report.files {
-                outln!("{} {} {} ({})", if f.ok { "ok  " } else { "BAD " }, f.role, f.path.display(), f.sha256);
+                outln!(
+                    "{} {} {} ({})",
+                    if f.ok { "ok  " } else { "BAD " },
+                    f.role,
+                    f.path.display(),
+                    f.sha256
+                );
             }
             if report.files.is_empty() {
-                bail!("model `{id}` has no cached file to verify; run `nordbrief models pull {id}`");
+                bail!(
+                    "model `{id}` has no cached file to verify; run `nordbrief models pull {id}`"
+                );
             }
-            Ok(if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+            Ok(if report.all_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_SOME_FAILED)
+            })
         }
     }
 }
@@ -867,18 +1071,29 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
             if json {
                 outln!("{}", serde_json::to_string_pretty(&comparison)?);
             } else {
-                outln!("A = {}\nB = {}\n\n{}", a.display(), b.display(), comparison.to_table().trim_end());
+                outln!(
+                    "A = {}\nB = {}\n\n{}",
+                    a.display(),
+                    b.display(),
+                    comparison.to_table().trim_end()
+                );
             }
             return Ok(ExitCode::SUCCESS);
         }
         Some(EvalCommand::Translate(t)) => return eval_translate(t),
         None => {}
     }
-    let Some(briefs) = args.briefs else { bail!("--briefs DIR is required") };
+    let Some(briefs) = args.briefs else {
+        bail!("--briefs DIR is required")
+    };
     let mut floors = args.fail_under.clone();
     if let Some(path) = &args.floor {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the floor file {}", path.display()))?;
-        floors.extend(report::Floor::from_toml(&text).with_context(|| format!("{} is not a valid floor file", path.display()))?);
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the floor file {}", path.display()))?;
+        floors.extend(
+            report::Floor::from_toml(&text)
+                .with_context(|| format!("{} is not a valid floor file", path.display()))?,
+        );
     }
     let options = run::EvalOptions {
         references_dir: args.references,
@@ -893,47 +1108,89 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     } else {
         outln!("{}", evaluation.to_markdown().trim_end());
     }
-    eprintln!("wrote {}, {} and {}", files.json.display(), files.markdown.display(), files.html.display());
+    eprintln!(
+        "wrote {}, {} and {}",
+        files.json.display(),
+        files.markdown.display(),
+        files.html.display()
+    );
     let failures = report::check_floors(&evaluation.means, &floors);
     for failure in &failures {
         eprintln!("FAIL: {failure}");
     }
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_SOME_FAILED) })
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOME_FAILED)
+    })
 }
 
 fn eval_translate(args: EvalTranslateArgs) -> Result<ExitCode> {
     use nordbrief::eval::translation;
     let data = translation::Ntrex::load(&args.data, &args.langs)?;
-    let plan = translation::TranslationPlan { lines: args.lines, documents: args.documents };
+    let plan = translation::TranslationPlan {
+        lines: args.lines,
+        documents: args.documents,
+    };
     let report = match &args.hypotheses {
-        Some(dir) => translation::evaluate_translation(&data, plan, &mut translation::hypotheses_from_dir(dir))?,
+        Some(dir) => translation::evaluate_translation(
+            &data,
+            plan,
+            &mut translation::hypotheses_from_dir(dir),
+        )?,
         None => {
             set_threads(args.model.threads);
             let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
             let (model, load_generator) = generator_loader(&args.model, false)?;
             let (mut generator, _) = load_generator()?;
             if let Some(dir) = &args.save_hypotheses {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
             }
             let options = TranslateOptions::default();
-            let mut translator = |lang: &str, lines: &[String]| -> std::result::Result<Vec<String>, String> {
-                let language = nordbrief::ingest::Language::from_code(lang).ok_or_else(|| format!("unknown language `{lang}`"))?;
-                let start = std::time::Instant::now();
-                let mut on_event = |e: PipelineEvent| {
-                    if let PipelineEvent::Stage(Stage::Translate { paragraph, paragraphs }) = e {
-                        eprintln!("{lang}: line {paragraph}/{paragraphs} ({:.0} s)", start.elapsed().as_secs_f64());
-                    }
-                };
-                let english = nordbrief::pipeline::translate::translate_lines(generator.as_mut(), &prompts, language, lines, &options, &mut on_event)
+            let mut translator =
+                |lang: &str, lines: &[String]| -> std::result::Result<Vec<String>, String> {
+                    let language = nordbrief::ingest::Language::from_code(lang)
+                        .ok_or_else(|| format!("unknown language `{lang}`"))?;
+                    let start = std::time::Instant::now();
+                    let mut on_event = |e: PipelineEvent| {
+                        if let PipelineEvent::Stage(Stage::Translate {
+                            paragraph,
+                            paragraphs,
+                        }) = e
+                        {
+                            eprintln!(
+                                "{lang}: line {paragraph}/{paragraphs} ({:.0} s)",
+                                start.elapsed().as_secs_f64()
+                            );
+                        }
+                    };
+                    let english = nordbrief::pipeline::translate::translate_lines(
+                        generator.as_mut(),
+                        &prompts,
+                        language,
+                        lines,
+                        &options,
+                        &mut on_event,
+                    )
                     .map_err(|e| e.to_string())?;
-                eprintln!("{lang}: {} lines translated by {} in {:.1} s", lines.len(), model.id, start.elapsed().as_secs_f64());
-                if let Some(dir) = &args.save_hypotheses {
-                    let path = dir.join(format!("{lang}.txt"));
-                    let text: String = english.iter().map(|l| format!("{}\n", l.replace('\n', " "))).collect();
-                    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                }
-                Ok(english)
-            };
+                    eprintln!(
+                        "{lang}: {} lines translated by {} in {:.1} s",
+                        lines.len(),
+                        model.id,
+                        start.elapsed().as_secs_f64()
+                    );
+                    if let Some(dir) = &args.save_hypotheses {
+                        let path = dir.join(format!("{lang}.txt"));
+                        let text: String = english
+                            .iter()
+                            .map(|l| format!("{}\n", l.replace('\n', " ")))
+                            .collect();
+                        std::fs::write(&path, text)
+                            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    }
+                    Ok(english)
+                };
             translation::evaluate_translation(&data, plan, &mut translator)?
         }
     };

@@ -16,7 +16,10 @@ use crate::model::template::ChatMessage;
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     #[error("the prompt is {prompt_tokens} tokens, more than the model's context of {context} tokens; use a smaller --context-budget")]
-    PromptTooLong { prompt_tokens: usize, context: usize },
+    PromptTooLong {
+        prompt_tokens: usize,
+        context: usize,
+    },
     #[error("{0}")]
     Template(#[from] crate::model::template::TemplateError),
     #[error("tokenizing the prompt failed: {0}")]
@@ -100,7 +103,10 @@ pub struct ModelGenerator {
 
 impl ModelGenerator {
     pub fn new(model: LoadedModel) -> Self {
-        Self { model, cached_tokens: Vec::new() }
+        Self {
+            model,
+            cached_tokens: Vec::new(),
+        }
     }
 
     pub fn model(&self) -> &LoadedModel {
@@ -140,7 +146,10 @@ impl ModelGenerator {
             logits = Some(self.model.network.forward(piece)?);
             self.cached_tokens.extend_from_slice(piece);
             done += piece.len();
-            progress(Progress::Prefill { done, total: prompt.len() });
+            progress(Progress::Prefill {
+                done,
+                total: prompt.len(),
+            });
         }
         let logits = logits.expect("prompt has at least one token to read");
         Ok((logits, reuse))
@@ -172,8 +181,13 @@ impl Generator for ModelGenerator {
             Sampling::ArgMax
         } else {
             match settings.top_p {
-                Some(p) => Sampling::TopP { p, temperature: settings.temperature },
-                None => Sampling::All { temperature: settings.temperature },
+                Some(p) => Sampling::TopP {
+                    p,
+                    temperature: settings.temperature,
+                },
+                None => Sampling::All {
+                    temperature: settings.temperature,
+                },
             }
         };
         let mut sampler = LogitsProcessor::from_sampling(settings.seed, sampling);
@@ -195,7 +209,10 @@ impl Generator for ModelGenerator {
                 break;
             }
             generated.push(next);
-            progress(Progress::Decode { generated: generated.len(), max: settings.max_new_tokens });
+            progress(Progress::Decode {
+                generated: generated.len(),
+                max: settings.max_new_tokens,
+            });
             if generated.len() == settings.max_new_tokens {
                 break;
             }
@@ -220,7 +237,9 @@ impl Generator for ModelGenerator {
     }
 
     fn count_tokens(&self, text: &str) -> usize {
-        self.encode(text).map(|ids| ids.len()).unwrap_or(text.len() / 3)
+        self.encode(text)
+            .map(|ids| ids.len())
+            .unwrap_or(text.len() / 3)
     }
 
     fn context_length(&self) -> usize {
@@ -264,7 +283,11 @@ impl ScriptedGenerator {
     }
 
     fn kind_of(messages: &[ChatMessage]) -> AnswerKind {
-        let asks = |marker: &str| messages.iter().any(|m| m.role == "user" && m.content.contains(marker));
+        let asks = |marker: &str| {
+            messages
+                .iter()
+                .any(|m| m.role == "user" && m.content.contains(marker))
+        };
         // Checked first: a paragraph to translate may itself contain "PART".
         if asks(TRANSLATION_MARKER) {
             AnswerKind::Translation
@@ -284,7 +307,11 @@ impl Generator for ScriptedGenerator {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError> {
         let kind = Self::kind_of(messages);
-        let used = self.calls.iter().filter(|c| Self::kind_of(c) == kind).count();
+        let used = self
+            .calls
+            .iter()
+            .filter(|c| Self::kind_of(c) == kind)
+            .count();
         self.calls.push(messages.to_vec());
         let list = match kind {
             AnswerKind::Brief => &self.brief,
@@ -294,14 +321,27 @@ impl Generator for ScriptedGenerator {
         let mut text = Self::pick(list, used);
         let mut stop = StopReason::EndOfTurn;
         if self.count_tokens(&text) > settings.max_new_tokens {
-            text = text.split_whitespace().take(settings.max_new_tokens).collect::<Vec<_>>().join(" ");
+            text = text
+                .split_whitespace()
+                .take(settings.max_new_tokens)
+                .collect::<Vec<_>>()
+                .join(" ");
             stop = StopReason::TokenCap;
         }
         if self.delay_ms > 0 {
             std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
         }
-        let prompt_tokens = self.count_tokens(&messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n"));
-        progress(Progress::Prefill { done: prompt_tokens, total: prompt_tokens });
+        let prompt_tokens = self.count_tokens(
+            &messages
+                .iter()
+                .map(|m| m.content.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        progress(Progress::Prefill {
+            done: prompt_tokens,
+            total: prompt_tokens,
+        });
         let generated_tokens = self.count_tokens(&text).min(settings.max_new_tokens);
         Ok(Generation {
             text,
@@ -350,7 +390,13 @@ impl<G: Generator> AnswerMemo<G> {
     /// Keep answers in `dir` (created when first written), for the model
     /// file with this sha256.
     pub fn new(inner: G, dir: impl Into<std::path::PathBuf>, model_sha256: &str) -> Self {
-        Self { inner, dir: dir.into(), model_sha256: model_sha256.to_string(), refresh: false, hits: 0 }
+        Self {
+            inner,
+            dir: dir.into(),
+            model_sha256: model_sha256.to_string(),
+            refresh: false,
+            hits: 0,
+        }
     }
 
     fn key(&self, messages: &[ChatMessage], settings: &GenerationSettings) -> String {
@@ -364,7 +410,10 @@ impl<G: Generator> AnswerMemo<G> {
     fn keep(&self, path: &std::path::Path, answer: &KeptAnswer) {
         let written = std::fs::create_dir_all(&self.dir).and_then(|()| {
             let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
-            std::io::Write::write_all(&mut file, serde_json::to_string(answer).unwrap_or_default().as_bytes())?;
+            std::io::Write::write_all(
+                &mut file,
+                serde_json::to_string(answer).unwrap_or_default().as_bytes(),
+            )?;
             file.persist(path).map(drop).map_err(|e| e.error)
         });
         if let Err(e) = written {
@@ -380,10 +429,15 @@ impl<G: Generator> Generator for AnswerMemo<G> {
         settings: &GenerationSettings,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError> {
-        let path = self.dir.join(format!("{}.json", self.key(messages, settings)));
+        let path = self
+            .dir
+            .join(format!("{}.json", self.key(messages, settings)));
         if !self.refresh {
             // A torn or foreign file is not an answer: ask the model.
-            if let Some(kept) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KeptAnswer>(&b).ok()) {
+            if let Some(kept) = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<KeptAnswer>(&b).ok())
+            {
                 self.hits += 1;
                 // No tokens were read or generated for it, so timings stay honest.
                 return Ok(Generation {
@@ -398,7 +452,13 @@ impl<G: Generator> Generator for AnswerMemo<G> {
             }
         }
         let generation = self.inner.generate(messages, settings, progress)?;
-        self.keep(&path, &KeptAnswer { text: generation.text.clone(), stop: generation.stop });
+        self.keep(
+            &path,
+            &KeptAnswer {
+                text: generation.text.clone(),
+                stop: generation.stop,
+            },
+        );
         Ok(generation)
     }
 
@@ -436,13 +496,17 @@ mod memo_tests {
 
     fn ask(g: &mut dyn Generator, text: &str) -> Generation {
         let settings = GenerationSettings::default();
-        g.generate(&[ChatMessage::user(text)], &settings, &mut |_| {}).unwrap()
+        g.generate(&[ChatMessage::user(text)], &settings, &mut |_| {})
+            .unwrap()
     }
 
     #[test]
     fn a_kept_answer_is_reused_and_a_new_prompt_asks_the_model() {
         let dir = tempfile::tempdir().unwrap();
-        let scripted = ScriptedGenerator { brief: vec!["first".into(), "second".into()], ..Default::default() };
+        let scripted = ScriptedGenerator {
+            brief: vec!["first".into(), "second".into()],
+            ..Default::default()
+        };
         let mut memo = AnswerMemo::new(scripted, dir.path().join("answers"), "abc");
         assert_eq!(ask(&mut memo, "one").text, "first");
         assert_eq!(ask(&mut memo, "one").text, "first");
@@ -450,12 +514,18 @@ mod memo_tests {
         assert_eq!(ask(&mut memo, "two").text, "second");
 
         // A later run (a new memo on the same folder) starts with the kept answers.
-        let scripted = ScriptedGenerator { brief: vec!["other".into()], ..Default::default() };
+        let scripted = ScriptedGenerator {
+            brief: vec!["other".into()],
+            ..Default::default()
+        };
         let mut again = AnswerMemo::new(scripted, dir.path().join("answers"), "abc");
         assert_eq!(ask(&mut again, "two").text, "second");
         assert_eq!(ask(&mut again, "one").text, "first");
         // Another model file does not share them.
-        let scripted = ScriptedGenerator { brief: vec!["other".into()], ..Default::default() };
+        let scripted = ScriptedGenerator {
+            brief: vec!["other".into()],
+            ..Default::default()
+        };
         let mut other_model = AnswerMemo::new(scripted, dir.path().join("answers"), "def");
         assert_eq!(ask(&mut other_model, "one").text, "other");
     }
@@ -463,17 +533,27 @@ mod memo_tests {
     #[test]
     fn refresh_asks_again_and_a_torn_file_is_not_an_answer() {
         let dir = tempfile::tempdir().unwrap();
-        let scripted = ScriptedGenerator { brief: vec!["first".into(), "second".into()], ..Default::default() };
+        let scripted = ScriptedGenerator {
+            brief: vec!["first".into(), "second".into()],
+            ..Default::default()
+        };
         let mut memo = AnswerMemo::new(scripted, dir.path(), "abc");
         ask(&mut memo, "one");
         memo.refresh = true;
         assert_eq!(ask(&mut memo, "one").text, "second");
         memo.refresh = false;
-        assert_eq!(ask(&mut memo, "one").text, "second", "the refreshed answer is kept");
+        assert_eq!(
+            ask(&mut memo, "one").text,
+            "second",
+            "the refreshed answer is kept"
+        );
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             std::fs::write(entry.unwrap().path(), b"{\"text\": \"cut").unwrap();
         }
-        let scripted = ScriptedGenerator { brief: vec!["fresh".into()], ..Default::default() };
+        let scripted = ScriptedGenerator {
+            brief: vec!["fresh".into()],
+            ..Default::default()
+        };
         let mut torn = AnswerMemo::new(scripted, dir.path(), "abc");
         assert_eq!(ask(&mut torn, "one").text, "fresh");
         assert_eq!(torn.hits, 0);

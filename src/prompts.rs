@@ -16,15 +16,26 @@ const BUILTIN: &[(&str, &str)] = &[
     ("brief.user", include_str!("../prompts/brief.user.j2")),
     ("notes.system", include_str!("../prompts/notes.system.j2")),
     ("notes.user", include_str!("../prompts/notes.user.j2")),
-    ("translate.system", include_str!("../prompts/translate.system.j2")),
-    ("translate.user", include_str!("../prompts/translate.user.j2")),
+    (
+        "translate.system",
+        include_str!("../prompts/translate.system.j2"),
+    ),
+    (
+        "translate.user",
+        include_str!("../prompts/translate.user.j2"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
     #[error("cannot read prompt template {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("prompt template `{name}` has no version line; start it with {{#- version: {name}/1 -#}}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "prompt template `{name}` has no version line; start it with {{#- version: {name}/1 -#}}"
+    )]
     NoVersion { name: String },
     #[error("prompt template `{name}` is invalid: {reason}")]
     Invalid { name: String, reason: String },
@@ -39,9 +50,17 @@ fn version_of(name: &str, source: &str) -> Result<String, PromptError> {
     let first = source.lines().next().unwrap_or_default();
     first
         .split_once("version:")
-        .map(|(_, rest)| rest.trim().trim_end_matches("-#}").trim_end_matches("#}").trim().to_string())
+        .map(|(_, rest)| {
+            rest.trim()
+                .trim_end_matches("-#}")
+                .trim_end_matches("#}")
+                .trim()
+                .to_string()
+        })
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| PromptError::NoVersion { name: name.to_string() })
+        .ok_or_else(|| PromptError::NoVersion {
+            name: name.to_string(),
+        })
 }
 
 impl PromptSet {
@@ -62,28 +81,41 @@ impl PromptSet {
         let mut sources = Vec::new();
         for (name, _) in BUILTIN {
             let path = dir.join(format!("{name}.j2"));
-            let text = std::fs::read_to_string(&path).map_err(|source| PromptError::Read { path, source })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| PromptError::Read { path, source })?;
             sources.push((name.to_string(), text));
         }
         Self::from_sources(sources)
     }
 
-    fn from_sources(sources: impl IntoIterator<Item = (String, String)>) -> Result<Self, PromptError> {
+    fn from_sources(
+        sources: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, PromptError> {
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         let mut versions = BTreeMap::new();
         for (name, source) in sources {
             versions.insert(name.clone(), version_of(&name, &source)?);
             env.add_template_owned(name.clone(), source)
-                .map_err(|e| PromptError::Invalid { name: name.clone(), reason: e.to_string() })?;
+                .map_err(|e| PromptError::Invalid {
+                    name: name.clone(),
+                    reason: e.to_string(),
+                })?;
         }
         Ok(Self { env, versions })
     }
 
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, PromptError> {
-        let invalid = |e: minijinja::Error| PromptError::Invalid { name: name.to_string(), reason: e.to_string() };
+        let invalid = |e: minijinja::Error| PromptError::Invalid {
+            name: name.to_string(),
+            reason: e.to_string(),
+        };
         let template = self.env.get_template(name).map_err(invalid)?;
-        Ok(template.render(context).map_err(invalid)?.trim().to_string())
+        Ok(template
+            .render(context)
+            .map_err(invalid)?
+            .trim()
+            .to_string())
     }
 
     /// Template name → version, as recorded in each brief.
@@ -108,10 +140,16 @@ mod tests {
     fn brief_prompt_names_the_language_and_holds_the_document() {
         let set = PromptSet::builtin().unwrap();
         let text = set
-            .render("brief.user", context! { language => "Danish", document => "Regeringen har besluttet." })
+            .render(
+                "brief.user",
+                context! { language => "Danish", document => "Regeringen har besluttet." },
+            )
             .unwrap();
         assert!(text.contains("written in Danish"));
-        assert!(text.ends_with("DOCUMENT:\nRegeringen har besluttet."), "{text}");
+        assert!(
+            text.ends_with("DOCUMENT:\nRegeringen har besluttet."),
+            "{text}"
+        );
         assert!(!text.contains("{{") && !text.contains("{#"));
         assert!(!text.contains("previous answer"));
     }
@@ -133,7 +171,10 @@ mod tests {
     fn reduce_prompt_uses_notes_instead_of_document() {
         let set = PromptSet::builtin().unwrap();
         let text = set
-            .render("brief.user", context! { language => "Danish", notes => "- Part 1 note." })
+            .render(
+                "brief.user",
+                context! { language => "Danish", notes => "- Part 1 note." },
+            )
             .unwrap();
         assert!(text.contains("English notes taken"));
         assert!(text.ends_with("NOTES:\n- Part 1 note."), "{text}");
@@ -141,7 +182,9 @@ mod tests {
 
     #[test]
     fn a_template_without_version_is_refused() {
-        let err = PromptSet::from_sources([("x".to_string(), "hello".to_string())]).err().unwrap();
+        let err = PromptSet::from_sources([("x".to_string(), "hello".to_string())])
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("no version line"));
     }
 }

@@ -27,7 +27,10 @@ fn one_clear_line(stderr: &[u8]) -> String {
 
 #[test]
 fn missing_file_is_one_line_and_exit_2() {
-    let out = nordbrief().args(["brief", "no/such/file.txt"]).output().unwrap();
+    let out = nordbrief()
+        .args(["brief", "no/such/file.txt"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = one_clear_line(&out.stderr);
     assert!(err.contains("no/such/file.txt"), "{err}");
@@ -37,7 +40,12 @@ fn missing_file_is_one_line_and_exit_2() {
 fn folder_without_documents_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.exe"), b"x").unwrap();
-    let out = nordbrief().arg("brief").arg(dir.path()).args(["--out", "x"]).output().unwrap();
+    let out = nordbrief()
+        .arg("brief")
+        .arg(dir.path())
+        .args(["--out", "x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = one_clear_line(&out.stderr);
     assert!(err.contains("no documents found"), "{err}");
@@ -45,10 +53,21 @@ fn folder_without_documents_is_refused() {
 
 #[test]
 fn unknown_model_id_lists_the_known_ones() {
-    let out = nordbrief().args(["brief", "seeds/000_80af01f0790fae2a.txt", "--model", "gpt-17"]).output().unwrap();
+    let out = nordbrief()
+        .args([
+            "brief",
+            "seeds/000_80af01f0790fae2a.txt",
+            "--model",
+            "gpt-17",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = one_clear_line(&out.stderr);
-    assert!(err.contains("gpt-17") && err.contains("qwen2.5-coder-0.5b-instruct"), "{err}");
+    assert!(
+        err.contains("gpt-17") && err.contains("qwen2.5-coder-0.5b-instruct"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -56,7 +75,11 @@ fn a_non_gguf_model_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("model.gguf");
     std::fs::write(&fake, b"this is not a model at all").unwrap();
-    let out = nordbrief().args(["brief", "seeds/000_80af01f0790fae2a.txt", "--model-path"]).arg(&fake).output().unwrap();
+    let out = nordbrief()
+        .args(["brief", "seeds/000_80af01f0790fae2a.txt", "--model-path"])
+        .arg(&fake)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = one_clear_line(&out.stderr);
     assert!(err.contains("GGUF"), "{err}");
@@ -81,7 +104,11 @@ fn a_truncated_model_file_is_refused() {
     bytes.extend_from_slice(&0u64.to_le_bytes()); // offset
     bytes.resize(bytes.len().next_multiple_of(32) + 100, 0); // 100 of 4096 data bytes
     std::fs::write(&path, &bytes).unwrap();
-    let out = nordbrief().args(["brief", "seeds/000_80af01f0790fae2a.txt", "--model-path"]).arg(&path).output().unwrap();
+    let out = nordbrief()
+        .args(["brief", "seeds/000_80af01f0790fae2a.txt", "--model-path"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = one_clear_line(&out.stderr);
     assert!(err.contains("truncated"), "{err}");

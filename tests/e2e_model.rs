@@ -24,7 +24,14 @@ fn brief_of_a_swedish_seed_is_english_with_key_points() {
     ensure_model();
     let out = Command::cargo_bin("nordbrief")
         .unwrap()
-        .args(["brief", "seeds/000_80af01f0790fae2a.txt", "--json", "--quiet", "--model", TEST_MODEL])
+        .args([
+            "brief",
+            "seeds/000_80af01f0790fae2a.txt",
+            "--json",
+            "--quiet",
+            "--model",
+            TEST_MODEL,
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -34,11 +41,23 @@ fn brief_of_a_swedish_seed_is_english_with_key_points() {
     assert_eq!(brief.language.code, "swe");
     assert_eq!(brief.model.id, TEST_MODEL);
     assert_eq!(brief.model.sha256.len(), 64);
-    assert!(is_english(&brief.summary), "summary not English: {}", brief.summary);
-    assert!(brief.key_points.len() >= 3, "too few key points: {:?}", brief.key_points);
+    assert!(
+        is_english(&brief.summary),
+        "summary not English: {}",
+        brief.summary
+    );
+    assert!(
+        brief.key_points.len() >= 3,
+        "too few key points: {:?}",
+        brief.key_points
+    );
     let points = brief.key_points.join(" ");
     assert!(is_english(&points), "key points not English: {points}");
     assert!(!brief.title.is_empty());
-    assert!(brief.timings.prompt_tokens > 300, "the document was read: {:?}", brief.timings);
+    assert!(
+        brief.timings.prompt_tokens > 300,
+        "the document was read: {:?}",
+        brief.timings
+    );
     assert!(brief.timings.decode_tokens_per_second > 0.0);
 }

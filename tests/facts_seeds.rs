@@ -278,10 +278,19 @@ fn whole_brief_of_the_long_report() {
 fn long_source_is_indexed_once_and_checked_repeatedly() {
     let text = seed("001");
     let source = SourceIndex::new(&text);
-    let brief = "Minister Lars Eriksson said Sweden and Norway paid EUR 250 million to Tunisia in 2019.";
-    let expected = ["Minister Lars Eriksson", "Norway", "EUR 250 million", "2019"];
+    let brief =
+        "Minister Lars Eriksson said Sweden and Norway paid EUR 250 million to Tunisia in 2019.";
+    let expected = [
+        "Minister Lars Eriksson",
+        "Norway",
+        "EUR 250 million",
+        "2019",
+    ];
     for _ in 0..100 {
-        let unsupported: Vec<String> = unsupported_facts(brief, &source).into_iter().map(|f| f.text).collect();
+        let unsupported: Vec<String> = unsupported_facts(brief, &source)
+            .into_iter()
+            .map(|f| f.text)
+            .collect();
         assert_eq!(unsupported, expected);
     }
 }

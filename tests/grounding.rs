@@ -11,12 +11,17 @@ fn normal(text: &str) -> String {
 
 /// (point, supporting paragraph ids, document) for every labelled point.
 fn labelled() -> Vec<(String, Vec<usize>, std::rc::Rc<Document>)> {
-    let support: serde_json::Value = serde_json::from_slice(&std::fs::read("eval/references/support.json").unwrap()).unwrap();
+    let support: serde_json::Value =
+        serde_json::from_slice(&std::fs::read("eval/references/support.json").unwrap()).unwrap();
     let mut out = Vec::new();
     for (id, points) in support.as_object().unwrap() {
-        let doc = std::rc::Rc::new(nordbrief::ingest::ingest_path(std::path::Path::new(&format!("seeds/{id}.txt"))).unwrap());
+        let doc = std::rc::Rc::new(
+            nordbrief::ingest::ingest_path(std::path::Path::new(&format!("seeds/{id}.txt")))
+                .unwrap(),
+        );
         let reference: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(format!("eval/references/{id}.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(format!("eval/references/{id}.json")).unwrap())
+                .unwrap();
         for entry in points.as_array().unwrap() {
             let k = entry["key_point"].as_u64().unwrap() as usize;
             let point = reference["key_points"][k].as_str().unwrap().to_string();
@@ -41,7 +46,11 @@ fn labelled() -> Vec<(String, Vec<usize>, std::rc::Rc<Document>)> {
 fn calibration_on_the_labelled_seeds() {
     let cases = labelled();
     let located = cases.iter().filter(|(_, ids, _)| !ids.is_empty()).count();
-    assert!(located * 10 >= cases.len() * 9, "only {located} of {} labelled points found in the cleaned paragraphs", cases.len());
+    assert!(
+        located * 10 >= cases.len() * 9,
+        "only {located} of {} labelled points found in the cleaned paragraphs",
+        cases.len()
+    );
 
     let mut accepted_true = 0;
     let mut total_true = 0;
@@ -86,5 +95,3 @@ fn calibration_on_the_labelled_seeds() {
     assert!(false_accept <= 0.035, "false acceptance {false_accept}");
     assert!(search >= 0.5, "search {search}");
 }
-
-

@@ -19,7 +19,10 @@ fn tokenizer_and_template_from_the_gguf() {
     // The GGUF's own template, rendered: Qwen's ChatML with our system prompt.
     let prompt = model
         .template
-        .render(&[ChatMessage::system("You write briefs."), ChatMessage::user("Sammanfatta texten.")])
+        .render(&[
+            ChatMessage::system("You write briefs."),
+            ChatMessage::user("Sammanfatta texten."),
+        ])
         .unwrap();
     assert_eq!(
         prompt,
@@ -27,10 +30,19 @@ fn tokenizer_and_template_from_the_gguf() {
     );
     // Without a system message the template supplies Qwen's default one.
     let default = model.template.render(&[ChatMessage::user("Hej")]).unwrap();
-    assert!(default.starts_with("<|im_start|>system\n") && default.contains("<|im_start|>user\nHej<|im_end|>"), "{default}");
+    assert!(
+        default.starts_with("<|im_start|>system\n")
+            && default.contains("<|im_start|>user\nHej<|im_end|>"),
+        "{default}"
+    );
 
     // Chat markers are single special tokens, and they end the turn.
-    let ids = model.tokenizer.encode(prompt.as_str(), false).unwrap().get_ids().to_vec();
+    let ids = model
+        .tokenizer
+        .encode(prompt.as_str(), false)
+        .unwrap()
+        .get_ids()
+        .to_vec();
     let im_start = model.tokenizer.token_to_id("<|im_start|>").unwrap();
     let im_end = model.tokenizer.token_to_id("<|im_end|>").unwrap();
     assert_eq!(ids[0], im_start);
@@ -54,18 +66,29 @@ fn tokenizer_and_template_from_the_gguf() {
 fn greedy_generation_is_reproducible_and_prefix_reuse_does_not_change_it() {
     use nordbrief::generate::{GenerationSettings, Generator, ModelGenerator};
     let mut generator = ModelGenerator::new(small_model());
-    let settings = GenerationSettings { max_new_tokens: 24, ..Default::default() };
+    let settings = GenerationSettings {
+        max_new_tokens: 24,
+        ..Default::default()
+    };
     let messages = [
         ChatMessage::system("You translate Swedish into English."),
         ChatMessage::user("Översätt: Sverige stöder de föreslagna rådsslutsatserna."),
     ];
-    let first = generator.generate(&messages, &settings, &mut |_| {}).unwrap();
+    let first = generator
+        .generate(&messages, &settings, &mut |_| {})
+        .unwrap();
     assert_eq!(first.reused_prompt_tokens, 0);
     assert!(first.generated_tokens > 0 && !first.text.trim().is_empty());
     // The same prompt again reuses all but its last token from the cache and
     // reads that one token alone, so only a batch shape differs.
-    let second = generator.generate(&messages, &settings, &mut |_| {}).unwrap();
+    let second = generator
+        .generate(&messages, &settings, &mut |_| {})
+        .unwrap();
     assert_eq!(second.reused_prompt_tokens, second.prompt_tokens - 1);
     assert_eq!(second.text, first.text);
-    assert!(first.text.to_lowercase().contains("sweden"), "{}", first.text);
+    assert!(
+        first.text.to_lowercase().contains("sweden"),
+        "{}",
+        first.text
+    );
 }

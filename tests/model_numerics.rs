@@ -46,12 +46,23 @@ fn small_model() -> LoadedModel {
 fn prompt(model: &LoadedModel) -> Vec<u32> {
     let text = std::fs::read_to_string("seeds/000_80af01f0790fae2a.txt").unwrap();
     let messages = [
-        nordbrief::model::template::ChatMessage::system("You summarise Swedish documents in English."),
+        nordbrief::model::template::ChatMessage::system(
+            "You summarise Swedish documents in English.",
+        ),
         nordbrief::model::template::ChatMessage::user(&text),
     ];
     let rendered = model.template.render(&messages).unwrap();
-    let ids = model.tokenizer.encode(rendered.as_str(), false).unwrap().get_ids().to_vec();
-    assert!(ids.len() >= PROMPT_TOKENS, "seed too short: {} tokens", ids.len());
+    let ids = model
+        .tokenizer
+        .encode(rendered.as_str(), false)
+        .unwrap()
+        .get_ids()
+        .to_vec();
+    assert!(
+        ids.len() >= PROMPT_TOKENS,
+        "seed too short: {} tokens",
+        ids.len()
+    );
     ids[..PROMPT_TOKENS].to_vec()
 }
 
@@ -62,7 +73,11 @@ fn logits_vec(t: &candle_core::Tensor) -> Vec<f32> {
 fn top(logits: &[f32]) -> Vec<(u32, f32)> {
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
-    order.iter().take(TOP).map(|&i| (i as u32, logits[i])).collect()
+    order
+        .iter()
+        .take(TOP)
+        .map(|&i| (i as u32, logits[i]))
+        .collect()
 }
 
 fn argmax(logits: &[f32]) -> u32 {
@@ -92,15 +107,22 @@ fn run(model: &mut LoadedModel, tokens: &[u32]) -> (Vec<f32>, Vec<u32>, Vec<f32>
 }
 
 fn max_diff(reference: &[(u32, f32)], logits: &[f32]) -> f32 {
-    reference.iter().map(|&(id, value)| (logits[id as usize] - value).abs()).fold(0.0, f32::max)
+    reference
+        .iter()
+        .map(|&(id, value)| (logits[id as usize] - value).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
 fn logits_match_the_reference_implementation() {
-    let reference: Reference = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    let reference: Reference =
+        serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
     let mut model = small_model();
     let tokens = prompt(&model);
-    assert_eq!(tokens, reference.prompt_tokens, "the tokenizer or the seed changed");
+    assert_eq!(
+        tokens, reference.prompt_tokens,
+        "the tokenizer or the seed changed"
+    );
 
     let (after_prefill, greedy, after_decode) = run(&mut model, &tokens);
     let d = max_diff(&reference.after_prefill, &after_prefill);
@@ -131,9 +153,16 @@ fn logits_match_the_reference_implementation() {
     // candle picks other kernels for one row than for many (e.g. compact
     // Q6K dot products against repacked tiles), which round differently, so
     // this bound is wider; the next token must still agree.
-    let d = stepwise.iter().zip(&batched).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let d = stepwise
+        .iter()
+        .zip(&batched)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
     eprintln!("token-by-token vs batched: max |diff| {d}");
-    assert!(d <= MAX_SHAPE_DIFF, "token-by-token and batched prefill differ by {d}");
+    assert!(
+        d <= MAX_SHAPE_DIFF,
+        "token-by-token and batched prefill differ by {d}"
+    );
     assert_eq!(argmax(&stepwise), argmax(&batched));
 }
 

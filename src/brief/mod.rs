@@ -115,11 +115,19 @@ impl Brief {
     /// As [`Brief::to_markdown`], with each point's quoted source sentences when `quotes`.
     pub fn to_markdown_with(&self, quotes: bool) -> String {
         let mut md = String::new();
-        let title = if self.title.is_empty() { self.id.as_str() } else { self.title.as_str() };
+        let title = if self.title.is_empty() {
+            self.id.as_str()
+        } else {
+            self.title.as_str()
+        };
         md.push_str(&format!("# {title}\n\n"));
         let mut meta = vec![
             format!("Source: `{}`", self.source),
-            format!("{} ({:.0}% confidence)", self.language.name, self.language.confidence * 100.0),
+            format!(
+                "{} ({:.0}% confidence)",
+                self.language.name,
+                self.language.confidence * 100.0
+            ),
         ];
         if let Some(date) = &self.document_date {
             meta.push(format!("dated {date}"));
@@ -132,7 +140,11 @@ impl Brief {
         for (i, point) in self.key_points.iter().enumerate() {
             match self.key_point_sources.get(i) {
                 Some(s) if s.grounded => {
-                    let ids: Vec<String> = s.sources.iter().map(|r| format!("¶{}", r.paragraph)).collect();
+                    let ids: Vec<String> = s
+                        .sources
+                        .iter()
+                        .map(|r| format!("¶{}", r.paragraph))
+                        .collect();
                     md.push_str(&format!("- {point} ({})\n", ids.join(", ")));
                     if quotes {
                         for r in &s.sources {
@@ -140,7 +152,9 @@ impl Brief {
                         }
                     }
                 }
-                Some(_) => md.push_str(&format!("- {point} *(unsupported: no source paragraph found)*\n")),
+                Some(_) => md.push_str(&format!(
+                    "- {point} *(unsupported: no source paragraph found)*\n"
+                )),
                 None => md.push_str(&format!("- {point}\n")),
             }
         }
@@ -164,20 +178,33 @@ pub(crate) mod tests {
             id: "000_80af01f0790fae2a".into(),
             source: "seeds/000_80af01f0790fae2a.txt".into(),
             source_sha256: "ab".repeat(32),
-            language: LanguageLabel { code: "swe".into(), name: "Swedish".into(), confidence: 0.97 },
+            language: LanguageLabel {
+                code: "swe".into(),
+                name: "Swedish".into(),
+                confidence: 0.97,
+            },
             title: "Council conclusions on integration".into(),
             summary: "Sweden supports the draft conclusions.".into(),
-            key_points: vec!["The meeting is on 12-13 June.".into(), "Potsdam hosted an informal meeting.".into()],
+            key_points: vec![
+                "The meeting is on 12-13 June.".into(),
+                "Potsdam hosted an informal meeting.".into(),
+            ],
             key_point_sources: vec![
                 KeyPointSources {
-                    sources: vec![SourceRef { paragraph: 1, quote: "Rådets möte den 12-13 juni".into() }],
+                    sources: vec![SourceRef {
+                        paragraph: 1,
+                        quote: "Rådets möte den 12-13 juni".into(),
+                    }],
                     grounded: true,
                     ..Default::default()
                 },
                 KeyPointSources::default(),
             ],
             document_date: Some("2020-03-03".into()),
-            model: ModelInfo { id: "qwen2.5-coder-0.5b-instruct".into(), sha256: "cd".repeat(32) },
+            model: ModelInfo {
+                id: "qwen2.5-coder-0.5b-instruct".into(),
+                sha256: "cd".repeat(32),
+            },
             prompt_versions: [("brief.user".to_string(), "brief.user/1".to_string())].into(),
             generation: GenerationInfo::default(),
             timings: Timings::default(),
@@ -193,8 +220,16 @@ pub(crate) mod tests {
     #[test]
     fn markdown_with_quotes() {
         let md = sample().to_markdown_with(true);
-        assert!(md.contains("- The meeting is on 12-13 June. (¶1)\n  > ¶1: Rådets möte den 12-13 juni\n"), "{md}");
-        assert!(md.contains("Potsdam hosted an informal meeting. *(unsupported"), "{md}");
+        assert!(
+            md.contains(
+                "- The meeting is on 12-13 June. (¶1)\n  > ¶1: Rådets möte den 12-13 juni\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("Potsdam hosted an informal meeting. *(unsupported"),
+            "{md}"
+        );
     }
 
     #[test]

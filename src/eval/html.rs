@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::report::{briefs_count, kind_name, DocumentReport, MetricKind, Report, UnsupportedFact, METRICS};
+use super::report::{
+    briefs_count, kind_name, DocumentReport, MetricKind, Report, UnsupportedFact, METRICS,
+};
 
 const STYLE: &str = r#"
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 75em; padding: 0 1em; color: #1d2125; line-height: 1.45; }
@@ -51,7 +53,9 @@ fn highlight(text: &str, field: &str, facts: &[UnsupportedFact]) -> String {
         let (start, end) = fact.span;
         // A span that does not fit the text (an edited report) is skipped
         // rather than cut through a character.
-        let (Some(before), Some(marked)) = (text.get(at..start), text.get(start..end)) else { continue };
+        let (Some(before), Some(marked)) = (text.get(at..start), text.get(start..end)) else {
+            continue;
+        };
         if start < at {
             continue;
         }
@@ -86,7 +90,10 @@ fn score_bar(value: f64) -> String {
 /// An SVG bar chart of one document's scores, with the mean over all
 /// documents as a tick on each bar.
 fn document_chart(doc: &DocumentReport, report: &Report) -> String {
-    let scores: Vec<_> = METRICS.iter().filter(|m| m.kind == MetricKind::Score).collect();
+    let scores: Vec<_> = METRICS
+        .iter()
+        .filter(|m| m.kind == MetricKind::Score)
+        .collect();
     let (label_width, bar_width, row_height) = (130.0, 360.0, 22.0);
     let height = row_height * scores.len() as f64 + 10.0;
     let mut svg = format!(
@@ -146,10 +153,20 @@ fn document_section(doc: &DocumentReport, report: &Report) -> String {
         id = escape(&doc.id),
     );
     html.push_str(&document_chart(doc, report));
-    html.push_str("<p class=\"legend\">Bars: this document; black tick: mean of all documents.</p>\n");
+    html.push_str(
+        "<p class=\"legend\">Bars: this document; black tick: mean of all documents.</p>\n",
+    );
 
-    let _ = writeln!(html, "<h3>{}</h3>", highlight(&doc.title, "title", &doc.unsupported_facts));
-    let _ = writeln!(html, "<p>{}</p>", highlight(&doc.summary, "summary", &doc.unsupported_facts));
+    let _ = writeln!(
+        html,
+        "<h3>{}</h3>",
+        highlight(&doc.title, "title", &doc.unsupported_facts)
+    );
+    let _ = writeln!(
+        html,
+        "<p>{}</p>",
+        highlight(&doc.summary, "summary", &doc.unsupported_facts)
+    );
     let _ = writeln!(
         html,
         "<details><summary>Reference summary</summary><p><strong>{}</strong></p><p>{}</p></details>",
@@ -165,7 +182,11 @@ fn document_section(doc: &DocumentReport, report: &Report) -> String {
     );
     for pair in &doc.keypoints.pairs {
         let brief_point = match (pair.brief_index, &pair.brief_point) {
-            (Some(index), Some(point)) => highlight(point, &format!("key_points[{index}]"), &doc.unsupported_facts),
+            (Some(index), Some(point)) => highlight(
+                point,
+                &format!("key_points[{index}]"),
+                &doc.unsupported_facts,
+            ),
             _ => "<em>no key points</em>".to_string(),
         };
         let _ = writeln!(
@@ -173,7 +194,11 @@ fn document_section(doc: &DocumentReport, report: &Report) -> String {
             "<tr><td>{}</td><td>{brief_point}</td><td class=\"num\">{:.3}</td><td>{}</td></tr>",
             escape(&pair.reference_point),
             pair.score,
-            if pair.matched { "<span class=\"ok\">matched</span>" } else { "<span class=\"miss\">missed</span>" },
+            if pair.matched {
+                "<span class=\"ok\">matched</span>"
+            } else {
+                "<span class=\"miss\">missed</span>"
+            },
         );
     }
     html.push_str("</table>\n");
@@ -181,11 +206,25 @@ fn document_section(doc: &DocumentReport, report: &Report) -> String {
         .key_points
         .iter()
         .enumerate()
-        .filter(|(i, _)| doc.keypoints.brief_best_scores.get(*i).is_none_or(|&s| s < doc.keypoints.threshold))
-        .map(|(i, point)| format!("<li>{}</li>", highlight(point, &format!("key_points[{i}]"), &doc.unsupported_facts)))
+        .filter(|(i, _)| {
+            doc.keypoints
+                .brief_best_scores
+                .get(*i)
+                .is_none_or(|&s| s < doc.keypoints.threshold)
+        })
+        .map(|(i, point)| {
+            format!(
+                "<li>{}</li>",
+                highlight(point, &format!("key_points[{i}]"), &doc.unsupported_facts)
+            )
+        })
         .collect();
     if !unmatched.is_empty() {
-        let _ = writeln!(html, "<p>Brief key points matching no reference point:</p><ul>{}</ul>", unmatched.join(""));
+        let _ = writeln!(
+            html,
+            "<p>Brief key points matching no reference point:</p><ul>{}</ul>",
+            unmatched.join("")
+        );
     }
     if !doc.unsupported_facts.is_empty() {
         let items: Vec<String> = doc
@@ -200,11 +239,23 @@ fn document_section(doc: &DocumentReport, report: &Report) -> String {
                 )
             })
             .collect();
-        let _ = writeln!(html, "<h3>Unsupported facts</h3><ul>{}</ul>", items.join(""));
+        let _ = writeln!(
+            html,
+            "<h3>Unsupported facts</h3><ul>{}</ul>",
+            items.join("")
+        );
     }
     if !doc.warnings.is_empty() {
-        let items: Vec<String> = doc.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
-        let _ = writeln!(html, "<h3>Warnings of the brief</h3><ul>{}</ul>", items.join(""));
+        let items: Vec<String> = doc
+            .warnings
+            .iter()
+            .map(|w| format!("<li>{}</li>", escape(w)))
+            .collect();
+        let _ = writeln!(
+            html,
+            "<h3>Warnings of the brief</h3><ul>{}</ul>",
+            items.join("")
+        );
     }
     html
 }
@@ -230,11 +281,20 @@ pub fn render(report: &Report) -> String {
 
     html.push_str("<table><tr><th>metric</th>");
     for doc in &report.documents {
-        let _ = write!(html, "<th><a href=\"#doc-{0}\">{0}</a></th>", escape(&doc.id));
+        let _ = write!(
+            html,
+            "<th><a href=\"#doc-{0}\">{0}</a></th>",
+            escape(&doc.id)
+        );
     }
     html.push_str("<th>mean</th></tr>\n");
     for m in METRICS {
-        let _ = write!(html, "<tr><th title=\"{}\">{}</th>", escape(m.description), escape(m.label));
+        let _ = write!(
+            html,
+            "<tr><th title=\"{}\">{}</th>",
+            escape(m.description),
+            escape(m.label)
+        );
         let cell = |value: f64| match m.kind {
             MetricKind::Score => score_bar(value),
             _ => m.format(value),
@@ -243,7 +303,11 @@ pub fn render(report: &Report) -> String {
             let value = doc.scores.get(m.name).unwrap_or_default();
             let _ = write!(html, "<td class=\"num\">{}</td>", cell(value));
         }
-        let _ = writeln!(html, "<td class=\"num\"><strong>{}</strong></td></tr>", cell(report.means.get(m.name).unwrap_or_default()));
+        let _ = writeln!(
+            html,
+            "<td class=\"num\"><strong>{}</strong></td></tr>",
+            cell(report.means.get(m.name).unwrap_or_default())
+        );
     }
     html.push_str("</table>\n");
     if !report.briefs_without_reference.is_empty() {
@@ -273,18 +337,29 @@ mod tests {
     use crate::facts::FactKind;
 
     fn fact(field: &str, span: (usize, usize), text: &str) -> UnsupportedFact {
-        UnsupportedFact { field: field.into(), kind: FactKind::Year, text: text.into(), span }
+        UnsupportedFact {
+            field: field.into(),
+            kind: FactKind::Year,
+            text: text.into(),
+            span,
+        }
     }
 
     #[test]
     fn escaping_covers_markup_characters() {
-        assert_eq!(escape("<a href=\"x\">R&D's</a>"), "&lt;a href=&quot;x&quot;&gt;R&amp;D&#39;s&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">R&D's</a>"),
+            "&lt;a href=&quot;x&quot;&gt;R&amp;D&#39;s&lt;/a&gt;"
+        );
     }
 
     #[test]
     fn unsupported_facts_are_marked_in_their_own_field_only() {
         let text = "Ends in 2031 & starts in 2020.";
-        let facts = [fact("summary", (8, 12), "2031"), fact("title", (0, 4), "Ends")];
+        let facts = [
+            fact("summary", (8, 12), "2031"),
+            fact("title", (0, 4), "Ends"),
+        ];
         let html = highlight(text, "summary", &facts);
         assert_eq!(
             html,

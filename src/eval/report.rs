@@ -96,24 +96,115 @@ pub struct Metric {
 
 /// All metrics, in report order.
 pub const METRICS: &[Metric] = &[
-    Metric { name: "rouge1", label: "ROUGE-1", kind: MetricKind::Score, description: "ROUGE-1 F1 of the summary against the reference summary (stemmed, as rouge-score)" },
-    Metric { name: "rouge2", label: "ROUGE-2", kind: MetricKind::Score, description: "ROUGE-2 F1 of the summary" },
-    Metric { name: "rouge_l", label: "ROUGE-L", kind: MetricKind::Score, description: "ROUGE-L F1 of the summary (one longest common subsequence)" },
-    Metric { name: "rouge_lsum", label: "ROUGE-Lsum", kind: MetricKind::Score, description: "ROUGE-Lsum F1 of the summary, one sentence per line" },
-    Metric { name: "chrf_pp", label: "chrF++", kind: MetricKind::Score, description: "chrF++ (beta 2) of the summary, as sacrebleu" },
-    Metric { name: "chrf3_pp", label: "chrF3++", kind: MetricKind::Score, description: "chrF3++ (beta 3) of the summary, EuroEval's summary score" },
-    Metric { name: "keypoint_recall", label: "KP recall", kind: MetricKind::Score, description: "share of reference key points matched by a brief key point" },
-    Metric { name: "keypoint_precision", label: "KP precision", kind: MetricKind::Score, description: "share of brief key points matching a reference key point" },
-    Metric { name: "keypoint_f1", label: "KP F1", kind: MetricKind::Score, description: "harmonic mean of key-point recall and precision" },
-    Metric { name: "english_share", label: "English", kind: MetricKind::Score, description: "share of summary and key-point words detected as English" },
-    Metric { name: "fact_support", label: "fact support", kind: MetricKind::Score, description: "share of the brief's facts (numbers, dates, names) found in the source" },
-    Metric { name: "grounded_share", label: "grounded", kind: MetricKind::Score, description: "share of key points with a source paragraph that passes the citation check" },
-    Metric { name: "citation_precision", label: "cite prec.", kind: MetricKind::Score, description: "share of the model's own paragraph citations that pass the citation check" },
-    Metric { name: "length_ok", label: "length ok", kind: MetricKind::Score, description: "1 when summary words and key-point count are within the promised ranges" },
-    Metric { name: "unsupported_facts", label: "unsupported", kind: MetricKind::Problems, description: "facts in the brief that the source does not support" },
-    Metric { name: "warnings", label: "warnings", kind: MetricKind::Problems, description: "warnings the brief carries" },
-    Metric { name: "summary_words", label: "words", kind: MetricKind::Size, description: "words in the summary (80-160 promised)" },
-    Metric { name: "key_points", label: "points", kind: MetricKind::Size, description: "key points in the brief (3-8 promised)" },
+    Metric {
+        name: "rouge1",
+        label: "ROUGE-1",
+        kind: MetricKind::Score,
+        description:
+            "ROUGE-1 F1 of the summary against the reference summary (stemmed, as rouge-score)",
+    },
+    Metric {
+        name: "rouge2",
+        label: "ROUGE-2",
+        kind: MetricKind::Score,
+        description: "ROUGE-2 F1 of the summary",
+    },
+    Metric {
+        name: "rouge_l",
+        label: "ROUGE-L",
+        kind: MetricKind::Score,
+        description: "ROUGE-L F1 of the summary (one longest common subsequence)",
+    },
+    Metric {
+        name: "rouge_lsum",
+        label: "ROUGE-Lsum",
+        kind: MetricKind::Score,
+        description: "ROUGE-Lsum F1 of the summary, one sentence per line",
+    },
+    Metric {
+        name: "chrf_pp",
+        label: "chrF++",
+        kind: MetricKind::Score,
+        description: "chrF++ (beta 2) of the summary, as sacrebleu",
+    },
+    Metric {
+        name: "chrf3_pp",
+        label: "chrF3++",
+        kind: MetricKind::Score,
+        description: "chrF3++ (beta 3) of the summary, EuroEval's summary score",
+    },
+    Metric {
+        name: "keypoint_recall",
+        label: "KP recall",
+        kind: MetricKind::Score,
+        description: "share of reference key points matched by a brief key point",
+    },
+    Metric {
+        name: "keypoint_precision",
+        label: "KP precision",
+        kind: MetricKind::Score,
+        description: "share of brief key points matching a reference key point",
+    },
+    Metric {
+        name: "keypoint_f1",
+        label: "KP F1",
+        kind: MetricKind::Score,
+        description: "harmonic mean of key-point recall and precision",
+    },
+    Metric {
+        name: "english_share",
+        label: "English",
+        kind: MetricKind::Score,
+        description: "share of summary and key-point words detected as English",
+    },
+    Metric {
+        name: "fact_support",
+        label: "fact support",
+        kind: MetricKind::Score,
+        description: "share of the brief's facts (numbers, dates, names) found in the source",
+    },
+    Metric {
+        name: "grounded_share",
+        label: "grounded",
+        kind: MetricKind::Score,
+        description: "share of key points with a source paragraph that passes the citation check",
+    },
+    Metric {
+        name: "citation_precision",
+        label: "cite prec.",
+        kind: MetricKind::Score,
+        description: "share of the model's own paragraph citations that pass the citation check",
+    },
+    Metric {
+        name: "length_ok",
+        label: "length ok",
+        kind: MetricKind::Score,
+        description: "1 when summary words and key-point count are within the promised ranges",
+    },
+    Metric {
+        name: "unsupported_facts",
+        label: "unsupported",
+        kind: MetricKind::Problems,
+        description: "facts in the brief that the source does not support",
+    },
+    Metric {
+        name: "warnings",
+        label: "warnings",
+        kind: MetricKind::Problems,
+        description: "warnings the brief carries",
+    },
+    Metric {
+        name: "summary_words",
+        label: "words",
+        kind: MetricKind::Size,
+        description: "words in the summary (80-160 promised)",
+    },
+    Metric {
+        name: "key_points",
+        label: "points",
+        kind: MetricKind::Size,
+        description: "key points in the brief (3-8 promised)",
+    },
 ];
 
 /// The metric called `name`, if there is one.
@@ -271,8 +362,14 @@ pub fn grounding_scores(brief: &Brief, document: &crate::ingest::Document) -> (f
     let mut cited = 0;
     let mut verified = 0;
     for (i, point) in brief.key_points.iter().enumerate() {
-        let Some(sources) = brief.key_point_sources.get(i) else { continue };
-        let passing = sources.sources.iter().filter(|r| grounder.supports(point, r.paragraph)).count();
+        let Some(sources) = brief.key_point_sources.get(i) else {
+            continue;
+        };
+        let passing = sources
+            .sources
+            .iter()
+            .filter(|r| grounder.supports(point, r.paragraph))
+            .count();
         grounded += usize::from(passing > 0);
         if !sources.recited {
             cited += sources.sources.len();
@@ -281,7 +378,10 @@ pub fn grounding_scores(brief: &Brief, document: &crate::ingest::Document) -> (f
         cited += sources.rejected_citations.len() + sources.invalid_citations.len();
     }
     let share = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    (share(grounded, brief.key_points.len()), share(verified, cited))
+    (
+        share(grounded, brief.key_points.len()),
+        share(verified, cited),
+    )
 }
 
 /// Scores one brief against its reference and the text of its source.
@@ -319,17 +419,28 @@ pub fn score_document(
     let english = english_share(&texts, &is_english);
 
     let index = SourceIndex::new(source_text);
-    let mut fields = vec![("title".to_string(), &brief.title), ("summary".to_string(), &brief.summary)];
-    fields.extend(brief.key_points.iter().enumerate().map(|(i, p)| (format!("key_points[{i}]"), p)));
+    let mut fields = vec![
+        ("title".to_string(), &brief.title),
+        ("summary".to_string(), &brief.summary),
+    ];
+    fields.extend(
+        brief
+            .key_points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("key_points[{i}]"), p)),
+    );
     let mut facts_checked = 0;
     let mut unsupported = Vec::new();
     for (field, text) in &fields {
         facts_checked += extract_facts(text).len();
-        unsupported.extend(unsupported_facts(text, &index).into_iter().map(|fact| UnsupportedFact {
-            field: field.clone(),
-            kind: fact.kind,
-            text: fact.text,
-            span: fact.span,
+        unsupported.extend(unsupported_facts(text, &index).into_iter().map(|fact| {
+            UnsupportedFact {
+                field: field.clone(),
+                kind: fact.kind,
+                text: fact.text,
+                span: fact.span,
+            }
         }));
     }
     let fact_support = if facts_checked == 0 {
@@ -353,7 +464,11 @@ pub fn score_document(
         unsupported_facts: unsupported.len() as f64,
         summary_words: lengths.summary_words as f64,
         key_points: lengths.key_points as f64,
-        length_ok: if lengths.summary_in_range && lengths.key_points_in_range { 1.0 } else { 0.0 },
+        length_ok: if lengths.summary_in_range && lengths.key_points_in_range {
+            1.0
+        } else {
+            0.0
+        },
         warnings: brief.warnings.len() as f64,
         // Filled in by the caller, which has the source document.
         grounded_share: 0.0,
@@ -365,7 +480,9 @@ pub fn score_document(
         source_file: origin.source_file.clone(),
         source_matches_brief: brief.source_sha256.is_empty()
             || origin.source_sha256.is_empty()
-            || brief.source_sha256.eq_ignore_ascii_case(&origin.source_sha256),
+            || brief
+                .source_sha256
+                .eq_ignore_ascii_case(&origin.source_sha256),
         model: brief.model.id.clone(),
         title: brief.title.clone(),
         summary: brief.summary.clone(),
@@ -437,7 +554,11 @@ impl Report {
     /// then the unsupported facts and what was not evaluated.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
-        let _ = writeln!(md, "# Evaluation of {}\n", briefs_count(self.documents.len()));
+        let _ = writeln!(
+            md,
+            "# Evaluation of {}\n",
+            briefs_count(self.documents.len())
+        );
         let _ = writeln!(
             md,
             "Briefs `{}` against references `{}`; model {}. Scores on 0–1 (higher is better); \
@@ -460,18 +581,29 @@ impl Report {
         for doc in &self.documents {
             let _ = write!(md, "| {} |", doc.id);
             for m in METRICS {
-                let _ = write!(md, " {} |", m.format(doc.scores.get(m.name).unwrap_or_default()));
+                let _ = write!(
+                    md,
+                    " {} |",
+                    m.format(doc.scores.get(m.name).unwrap_or_default())
+                );
             }
             md.push('\n');
         }
         md.push_str("| **mean** |");
         for m in METRICS {
-            let _ = write!(md, " **{}** |", m.format(self.means.get(m.name).unwrap_or_default()));
+            let _ = write!(
+                md,
+                " **{}** |",
+                m.format(self.means.get(m.name).unwrap_or_default())
+            );
         }
         md.push('\n');
 
-        let with_facts: Vec<&DocumentReport> =
-            self.documents.iter().filter(|d| !d.unsupported_facts.is_empty()).collect();
+        let with_facts: Vec<&DocumentReport> = self
+            .documents
+            .iter()
+            .filter(|d| !d.unsupported_facts.is_empty())
+            .collect();
         if !with_facts.is_empty() {
             md.push_str("\n## Unsupported facts\n\n");
             for doc in with_facts {
@@ -497,10 +629,18 @@ impl Report {
             );
         }
         if !self.briefs_without_reference.is_empty() {
-            let _ = writeln!(md, "\nBriefs without a reference (not scored): {}", self.briefs_without_reference.join(", "));
+            let _ = writeln!(
+                md,
+                "\nBriefs without a reference (not scored): {}",
+                self.briefs_without_reference.join(", ")
+            );
         }
         if !self.references_without_brief.is_empty() {
-            let _ = writeln!(md, "\nReferences without a brief (not scored): {}", self.references_without_brief.join(", "));
+            let _ = writeln!(
+                md,
+                "\nReferences without a brief (not scored): {}",
+                self.references_without_brief.join(", ")
+            );
         }
         md.push_str("\nMetrics:\n\n");
         for m in METRICS {
@@ -553,13 +693,18 @@ impl FromStr for Floor {
     type Err = FloorError;
 
     fn from_str(text: &str) -> Result<Floor, FloorError> {
-        let (name, value) = text.split_once('=').ok_or_else(|| FloorError::Syntax(text.to_string()))?;
+        let (name, value) = text
+            .split_once('=')
+            .ok_or_else(|| FloorError::Syntax(text.to_string()))?;
         let name = name.trim();
         let metric = metric(name).ok_or_else(|| FloorError::UnknownMetric {
             name: name.to_string(),
             valid: floor_metric_names(),
         })?;
-        let value: f64 = value.trim().parse().map_err(|_| FloorError::BadValue(value.trim().to_string()))?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| FloorError::BadValue(value.trim().to_string()))?;
         Floor::new(metric, value)
     }
 }
@@ -567,10 +712,17 @@ impl FromStr for Floor {
 impl Floor {
     pub fn new(metric: &'static Metric, value: f64) -> Result<Floor, FloorError> {
         if metric.kind == MetricKind::Problems {
-            return Err(FloorError::NotAFloor(metric.name.to_string(), floor_metric_names()));
+            return Err(FloorError::NotAFloor(
+                metric.name.to_string(),
+                floor_metric_names(),
+            ));
         }
-        if !value.is_finite() || (metric.kind == MetricKind::Score && !(0.0..=1.0).contains(&value)) {
-            return Err(FloorError::OutOfRange { metric: metric.name.to_string(), value });
+        if !value.is_finite() || (metric.kind == MetricKind::Score && !(0.0..=1.0).contains(&value))
+        {
+            return Err(FloorError::OutOfRange {
+                metric: metric.name.to_string(),
+                value,
+            });
         }
         Ok(Floor { metric, value })
     }
@@ -583,11 +735,15 @@ impl Floor {
             #[serde(default)]
             fail_under: std::collections::BTreeMap<String, f64>,
         }
-        let file: File = toml::from_str(text).map_err(|e| FloorError::Syntax(e.message().to_string()))?;
+        let file: File =
+            toml::from_str(text).map_err(|e| FloorError::Syntax(e.message().to_string()))?;
         file.fail_under
             .into_iter()
             .map(|(name, value)| {
-                let metric = metric(&name).ok_or_else(|| FloorError::UnknownMetric { name, valid: floor_metric_names() })?;
+                let metric = metric(&name).ok_or_else(|| FloorError::UnknownMetric {
+                    name,
+                    valid: floor_metric_names(),
+                })?;
                 Floor::new(metric, value)
             })
             .collect()
@@ -604,7 +760,11 @@ pub struct FloorFailure {
 
 impl std::fmt::Display for FloorFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "mean {} is {:.4}, below its floor {}", self.metric, self.mean, self.floor)
+        write!(
+            f,
+            "mean {} is {:.4}, below its floor {}",
+            self.metric, self.mean, self.floor
+        )
     }
 }
 
@@ -653,8 +813,16 @@ fn deltas(a: &Scores, b: &Scores) -> Vec<MetricDelta> {
     METRICS
         .iter()
         .map(|m| {
-            let (a, b) = (a.get(m.name).unwrap_or_default(), b.get(m.name).unwrap_or_default());
-            MetricDelta { metric: m.name.to_string(), a, b, delta: b - a }
+            let (a, b) = (
+                a.get(m.name).unwrap_or_default(),
+                b.get(m.name).unwrap_or_default(),
+            );
+            MetricDelta {
+                metric: m.name.to_string(),
+                a,
+                b,
+                delta: b - a,
+            }
         })
         .collect()
 }
@@ -669,10 +837,18 @@ pub fn compare(a: &Report, b: &Report) -> Comparison {
         .iter()
         .filter_map(|doc_a| {
             let doc_b = b.documents.iter().find(|d| d.id == doc_a.id)?;
-            Some(DocumentDelta { id: doc_a.id.clone(), deltas: deltas(&doc_a.scores, &doc_b.scores) })
+            Some(DocumentDelta {
+                id: doc_a.id.clone(),
+                deltas: deltas(&doc_a.scores, &doc_b.scores),
+            })
         })
         .collect();
-    let ids = |r: &Report| r.documents.iter().map(|d| d.id.clone()).collect::<BTreeSet<_>>();
+    let ids = |r: &Report| {
+        r.documents
+            .iter()
+            .map(|d| d.id.clone())
+            .collect::<BTreeSet<_>>()
+    };
     let (ids_a, ids_b) = (ids(a), ids(b));
     Comparison {
         means: deltas(&a.means, &b.means),
@@ -689,7 +865,14 @@ impl Comparison {
         let mut out = String::from("| metric | A | B | Δ (B − A) |\n|---|---:|---:|---:|\n");
         for d in &self.means {
             let Some(m) = metric(&d.metric) else { continue };
-            let _ = writeln!(out, "| {} | {} | {} | {} |", m.label, m.format(d.a), m.format(d.b), m.format_delta(d.delta));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                m.label,
+                m.format(d.a),
+                m.format(d.b),
+                m.format_delta(d.delta)
+            );
         }
         if !self.documents.is_empty() {
             out.push_str("\nΔ (B − A) per document:\n\n| metric |");
@@ -711,10 +894,18 @@ impl Comparison {
             }
         }
         if !self.only_in_a.is_empty() {
-            let _ = writeln!(out, "\nOnly in A (not compared): {}", self.only_in_a.join(", "));
+            let _ = writeln!(
+                out,
+                "\nOnly in A (not compared): {}",
+                self.only_in_a.join(", ")
+            );
         }
         if !self.only_in_b.is_empty() {
-            let _ = writeln!(out, "\nOnly in B (not compared): {}", self.only_in_b.join(", "));
+            let _ = writeln!(
+                out,
+                "\nOnly in B (not compared): {}",
+                self.only_in_b.join(", ")
+            );
         }
         out
     }
@@ -726,7 +917,8 @@ mod tests {
     use crate::brief::{GenerationInfo, LanguageLabel, ModelInfo, Timings, SCHEMA_VERSION};
     use crate::eval::keypoints::DEFAULT_THRESHOLD;
 
-    const SOURCE: &str = "Regeringen beslutade den 3 mars 2020 att Migrationsverket ska få 5 miljarder kronor \
+    const SOURCE: &str =
+        "Regeringen beslutade den 3 mars 2020 att Migrationsverket ska få 5 miljarder kronor \
         för mottagandet av asylsökande. Sverige stöder förslaget om gemensamma indikatorer. \
         Ministern Anna Lind presenterade beslutet i Stockholm.";
 
@@ -741,7 +933,8 @@ mod tests {
                 the decision in Stockholm."
                 .into(),
             key_points: vec![
-                "The government decided on 3 March 2020 to give Migrationsverket SEK 5 billion.".into(),
+                "The government decided on 3 March 2020 to give Migrationsverket SEK 5 billion."
+                    .into(),
                 "The money is for the reception of asylum seekers.".into(),
                 "Sweden supports common indicators.".into(),
             ],
@@ -755,13 +948,20 @@ mod tests {
             id: "doc".into(),
             source: "seeds/doc.txt".into(),
             source_sha256: String::new(),
-            language: LanguageLabel { code: "swe".into(), name: "Swedish".into(), confidence: 0.99 },
+            language: LanguageLabel {
+                code: "swe".into(),
+                name: "Swedish".into(),
+                confidence: 0.99,
+            },
             title: reference.title.clone(),
             summary: reference.summary.clone(),
             key_points: reference.key_points.clone(),
             key_point_sources: vec![],
             document_date: None,
-            model: ModelInfo { id: "test-model".into(), sha256: String::new() },
+            model: ModelInfo {
+                id: "test-model".into(),
+                sha256: String::new(),
+            },
             prompt_versions: Default::default(),
             generation: GenerationInfo::default(),
             timings: Timings::default(),
@@ -770,21 +970,46 @@ mod tests {
     }
 
     fn score(brief: &Brief) -> DocumentReport {
-        score_document(brief, &reference(), SOURCE, &BriefOrigin::default(), DEFAULT_THRESHOLD).unwrap()
+        score_document(
+            brief,
+            &reference(),
+            SOURCE,
+            &BriefOrigin::default(),
+            DEFAULT_THRESHOLD,
+        )
+        .unwrap()
     }
 
     #[test]
     fn a_brief_equal_to_its_reference_scores_one() {
         let doc = score(&brief_like(&reference()));
         let s = doc.scores;
-        for value in [s.rouge1, s.rouge2, s.rouge_l, s.rouge_lsum, s.chrf_pp, s.chrf3_pp] {
+        for value in [
+            s.rouge1,
+            s.rouge2,
+            s.rouge_l,
+            s.rouge_lsum,
+            s.chrf_pp,
+            s.chrf3_pp,
+        ] {
             assert!((value - 1.0).abs() < 1e-12, "{s:?}");
         }
-        assert_eq!((s.keypoint_recall, s.keypoint_precision, s.keypoint_f1), (1.0, 1.0, 1.0));
+        assert_eq!(
+            (s.keypoint_recall, s.keypoint_precision, s.keypoint_f1),
+            (1.0, 1.0, 1.0)
+        );
         assert_eq!(s.english_share, 1.0);
         assert_eq!(doc.summary_language, "eng");
-        assert!(doc.unsupported_facts.is_empty(), "{:?}", doc.unsupported_facts);
-        assert!(doc.facts_checked >= 5, "dates, amounts and names are checked: {}", doc.facts_checked);
+        assert!(
+            doc.unsupported_facts.is_empty(),
+            "{:?}",
+            doc.unsupported_facts
+        );
+        assert!(
+            doc.facts_checked >= 5,
+            "dates, amounts and names are checked: {}",
+            doc.facts_checked
+        );
         assert_eq!(s.fact_support, 1.0);
         assert_eq!(s.key_points, 3.0);
     }
@@ -792,11 +1017,21 @@ mod tests {
     #[test]
     fn an_invented_year_is_listed_as_unsupported() {
         let mut brief = brief_like(&reference());
-        brief.key_points.push("The funding continues until 2031.".into());
+        brief
+            .key_points
+            .push("The funding continues until 2031.".into());
         let doc = score(&brief);
-        assert_eq!(doc.unsupported_facts.len(), 1, "{:?}", doc.unsupported_facts);
+        assert_eq!(
+            doc.unsupported_facts.len(),
+            1,
+            "{:?}",
+            doc.unsupported_facts
+        );
         let fact = &doc.unsupported_facts[0];
-        assert_eq!((fact.field.as_str(), fact.text.as_str(), fact.kind), ("key_points[3]", "2031", FactKind::Year));
+        assert_eq!(
+            (fact.field.as_str(), fact.text.as_str(), fact.kind),
+            ("key_points[3]", "2031", FactKind::Year)
+        );
         assert_eq!(&brief.key_points[3][fact.span.0..fact.span.1], "2031");
         assert_eq!(doc.scores.unsupported_facts, 1.0);
         assert!(doc.scores.fact_support < 1.0);
@@ -805,15 +1040,30 @@ mod tests {
     #[test]
     fn a_swedish_summary_scores_zero_and_lowers_the_english_share() {
         let mut brief = brief_like(&reference());
-        brief.summary = "Regeringen beslutade den 3 mars 2020 att Migrationsverket ska få 5 miljarder kronor \
+        brief.summary =
+            "Regeringen beslutade den 3 mars 2020 att Migrationsverket ska få 5 miljarder kronor \
             för mottagandet av asylsökande. Sverige stöder förslaget om gemensamma indikatorer och \
             ministern presenterade beslutet i Stockholm."
-            .into();
+                .into();
         let doc = score(&brief);
         assert_eq!(doc.summary_language, "swe");
         let s = doc.scores;
-        assert_eq!([s.rouge1, s.rouge2, s.rouge_l, s.rouge_lsum, s.chrf_pp, s.chrf3_pp], [0.0; 6]);
-        assert!(s.english_share > 0.0 && s.english_share < 1.0, "{}", s.english_share);
+        assert_eq!(
+            [
+                s.rouge1,
+                s.rouge2,
+                s.rouge_l,
+                s.rouge_lsum,
+                s.chrf_pp,
+                s.chrf3_pp
+            ],
+            [0.0; 6]
+        );
+        assert!(
+            s.english_share > 0.0 && s.english_share < 1.0,
+            "{}",
+            s.english_share
+        );
         // Key points are still English and still match.
         assert_eq!(s.keypoint_recall, 1.0);
     }
@@ -830,7 +1080,11 @@ mod tests {
         let sentences = split_sentences(&r.summary);
         brief.summary = format!("{} {} {}", sentences[2], sentences[0], sentences[1]);
         let doc = score(&brief);
-        assert!((doc.scores.rouge_lsum - 1.0).abs() < 1e-12, "{}", doc.scores.rouge_lsum);
+        assert!(
+            (doc.scores.rouge_lsum - 1.0).abs() < 1e-12,
+            "{}",
+            doc.scores.rouge_lsum
+        );
         assert!(doc.scores.rouge_l < 0.9, "{}", doc.scores.rouge_l);
     }
 
@@ -862,8 +1116,16 @@ mod tests {
 
     #[test]
     fn means_are_per_metric_averages() {
-        let a = Scores { rouge1: 0.2, warnings: 1.0, ..Default::default() };
-        let b = Scores { rouge1: 0.6, warnings: 4.0, ..Default::default() };
+        let a = Scores {
+            rouge1: 0.2,
+            warnings: 1.0,
+            ..Default::default()
+        };
+        let b = Scores {
+            rouge1: 0.6,
+            warnings: 4.0,
+            ..Default::default()
+        };
         let mean = Scores::mean(&[a, b]).unwrap();
         assert!((mean.rouge1 - 0.4).abs() < 1e-12);
         assert_eq!(mean.warnings, 2.5);
@@ -881,30 +1143,68 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!("rouge_lsum".parse::<Floor>(), Err(FloorError::Syntax(_))));
-        assert!(matches!("rouge_lsum=x".parse::<Floor>(), Err(FloorError::BadValue(_))));
-        assert!(matches!("rouge_lsum=20".parse::<Floor>(), Err(FloorError::OutOfRange { .. })));
-        assert!(matches!("warnings=1".parse::<Floor>(), Err(FloorError::NotAFloor(..))));
-        assert_eq!("summary_words=80".parse::<Floor>().map(|f| f.value), Ok(80.0));
+        assert!(matches!(
+            "rouge_lsum".parse::<Floor>(),
+            Err(FloorError::Syntax(_))
+        ));
+        assert!(matches!(
+            "rouge_lsum=x".parse::<Floor>(),
+            Err(FloorError::BadValue(_))
+        ));
+        assert!(matches!(
+            "rouge_lsum=20".parse::<Floor>(),
+            Err(FloorError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            "warnings=1".parse::<Floor>(),
+            Err(FloorError::NotAFloor(..))
+        ));
+        assert_eq!(
+            "summary_words=80".parse::<Floor>().map(|f| f.value),
+            Ok(80.0)
+        );
 
-        let means = Scores { rouge_lsum: 0.1 + 0.1, english_share: 0.9, ..Default::default() };
+        let means = Scores {
+            rouge_lsum: 0.1 + 0.1,
+            english_share: 0.9,
+            ..Default::default()
+        };
         let floors = [floor, "english_share=1.0".parse().unwrap()];
         let failures = check_floors(&means, &floors);
-        assert_eq!(failures.len(), 1, "0.2 within rounding passes: {failures:?}");
+        assert_eq!(
+            failures.len(),
+            1,
+            "0.2 within rounding passes: {failures:?}"
+        );
         assert_eq!(failures[0].metric, "english_share");
-        assert_eq!(failures[0].to_string(), "mean english_share is 0.9000, below its floor 1");
+        assert_eq!(
+            failures[0].to_string(),
+            "mean english_share is 0.9000, below its floor 1"
+        );
     }
 
     #[test]
     fn floors_read_from_toml() {
-        let floors = Floor::from_toml("[fail_under]\nrouge_lsum = 0.25\nenglish_share = 1.0\n").unwrap();
+        let floors =
+            Floor::from_toml("[fail_under]\nrouge_lsum = 0.25\nenglish_share = 1.0\n").unwrap();
         let names: Vec<_> = floors.iter().map(|f| (f.metric.name, f.value)).collect();
         assert_eq!(names, vec![("english_share", 1.0), ("rouge_lsum", 0.25)]);
-        assert!(matches!(Floor::from_toml("[fail_under]\nrougeL = 0.2\n"), Err(FloorError::UnknownMetric { .. })));
+        assert!(matches!(
+            Floor::from_toml("[fail_under]\nrougeL = 0.2\n"),
+            Err(FloorError::UnknownMetric { .. })
+        ));
     }
 
     fn report_of(docs: Vec<DocumentReport>) -> Report {
-        Report::new("b".into(), "r".into(), docs, vec!["extra".into()], vec![], DEFAULT_THRESHOLD).unwrap()
+        Report::new(
+            "b".into(),
+            "r".into(),
+            docs,
+            vec!["extra".into()],
+            vec![],
+            DEFAULT_THRESHOLD,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -935,9 +1235,17 @@ mod tests {
         let c = compare(&a, &b);
         assert_eq!(c.documents.len(), 1);
         assert_eq!(c.only_in_b, vec!["other".to_string()]);
-        let recall = c.documents[0].deltas.iter().find(|d| d.metric == "keypoint_recall").unwrap();
+        let recall = c.documents[0]
+            .deltas
+            .iter()
+            .find(|d| d.metric == "keypoint_recall")
+            .unwrap();
         assert!(recall.delta < 0.0, "{recall:?}");
-        let points = c.documents[0].deltas.iter().find(|d| d.metric == "key_points").unwrap();
+        let points = c.documents[0]
+            .deltas
+            .iter()
+            .find(|d| d.metric == "key_points")
+            .unwrap();
         assert_eq!(points.delta, -2.0);
         let table = c.to_table();
         assert!(table.contains("| points | 3 | 2 | -1.0 |"), "{table}");
@@ -958,17 +1266,32 @@ mod grounding_tests {
                 .as_bytes(),
         )
         .unwrap();
-        let potsdam = doc.paragraphs.iter().find(|p| p.text.contains("Potsdam")).unwrap().id;
+        let potsdam = doc
+            .paragraphs
+            .iter()
+            .find(|p| p.text.contains("Potsdam"))
+            .unwrap()
+            .id;
         let mut brief = crate::brief::tests::sample();
         brief.key_points = vec![
             "EU integration ministers met informally in Potsdam on 10-11 May.".into(),
             "EU integration ministers met informally in Potsdam on 12 June 2019.".into(),
         ];
         brief.key_point_sources = vec![
-            KeyPointSources { sources: vec![SourceRef { paragraph: potsdam, quote: String::new() }], grounded: true, ..Default::default() },
+            KeyPointSources {
+                sources: vec![SourceRef {
+                    paragraph: potsdam,
+                    quote: String::new(),
+                }],
+                grounded: true,
+                ..Default::default()
+            },
             // Recorded as grounded, but the re-check finds the figures missing.
             KeyPointSources {
-                sources: vec![SourceRef { paragraph: potsdam, quote: String::new() }],
+                sources: vec![SourceRef {
+                    paragraph: potsdam,
+                    quote: String::new(),
+                }],
                 grounded: true,
                 invalid_citations: vec![40],
                 ..Default::default()

@@ -32,19 +32,38 @@ pub enum RunError {
     },
     #[error("{path} is not a nordbrief brief ({reason}); regenerate it with `nordbrief brief` or move it out of the folder")]
     BadBrief { path: String, reason: String },
-    #[error("{path} is not a reference brief ({reason}); see eval/references/README.md for the format")]
+    #[error(
+        "{path} is not a reference brief ({reason}); see eval/references/README.md for the format"
+    )]
     BadReference { path: String, reason: String },
     #[error("{path} has id `{found}` but its file name says `{expected}`; rename the file or fix the id")]
-    ReferenceIdMismatch { path: String, expected: String, found: String },
+    ReferenceIdMismatch {
+        path: String,
+        expected: String,
+        found: String,
+    },
     #[error("{first} and {second} both hold the brief `{id}`; remove one of them")]
-    DuplicateBrief { id: String, first: String, second: String },
+    DuplicateBrief {
+        id: String,
+        first: String,
+        second: String,
+    },
     #[error(
         "no brief in {briefs} has a reference in {references} (briefs: {brief_ids}; references: {reference_ids}); \
          check --briefs and --references"
     )]
-    NothingToEvaluate { briefs: String, references: String, brief_ids: String, reference_ids: String },
+    NothingToEvaluate {
+        briefs: String,
+        references: String,
+        brief_ids: String,
+        reference_ids: String,
+    },
     #[error("cannot find the source of brief `{id}`: neither {given} nor {fallback} exists; pass --sources DIR with the source documents")]
-    SourceMissing { id: String, given: String, fallback: String },
+    SourceMissing {
+        id: String,
+        given: String,
+        fallback: String,
+    },
     #[error("cannot read the source of brief `{id}`: {source}")]
     Source {
         id: String,
@@ -69,7 +88,10 @@ pub enum RunError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io { path: path.display().to_string(), source }
+    move |source| RunError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// What to evaluate.
@@ -100,8 +122,14 @@ fn json_files(dir: &Path, skip: &[&str]) -> Result<Vec<PathBuf>, RunError> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
         let path = entry.map_err(io_error(dir))?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        if name.starts_with('.') || !name.ends_with(".json") || skip.contains(&name) || !path.is_file() {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name.starts_with('.')
+            || !name.ends_with(".json")
+            || skip.contains(&name)
+            || !path.is_file()
+        {
             continue;
         }
         files.push(path);
@@ -115,11 +143,22 @@ pub fn load_references(dir: &Path) -> Result<BTreeMap<String, Reference>, RunErr
     let mut references = BTreeMap::new();
     for path in json_files(dir, NOT_REFERENCES)? {
         let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
-        let mut reference: Reference = serde_json::from_str(&text)
-            .map_err(|e| RunError::BadReference { path: path.display().to_string(), reason: e.to_string() })?;
-        let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let mut reference: Reference =
+            serde_json::from_str(&text).map_err(|e| RunError::BadReference {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        let id = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
         if !reference.id.is_empty() && reference.id != id {
-            return Err(RunError::ReferenceIdMismatch { path: path.display().to_string(), expected: id, found: reference.id });
+            return Err(RunError::ReferenceIdMismatch {
+                path: path.display().to_string(),
+                expected: id,
+                found: reference.id,
+            });
         }
         if reference.key_points.is_empty() {
             return Err(RunError::BadReference {
@@ -138,8 +177,10 @@ pub fn load_briefs(dir: &Path) -> Result<BTreeMap<String, (PathBuf, Brief)>, Run
     let mut briefs: BTreeMap<String, (PathBuf, Brief)> = BTreeMap::new();
     for path in json_files(dir, NOT_BRIEFS)? {
         let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
-        let brief: Brief = serde_json::from_str(&text)
-            .map_err(|e| RunError::BadBrief { path: path.display().to_string(), reason: e.to_string() })?;
+        let brief: Brief = serde_json::from_str(&text).map_err(|e| RunError::BadBrief {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         if let Some((first, _)) = briefs.get(&brief.id) {
             return Err(RunError::DuplicateBrief {
                 id: brief.id.clone(),
@@ -155,7 +196,10 @@ pub fn load_briefs(dir: &Path) -> Result<BTreeMap<String, (PathBuf, Brief)>, Run
 /// The text facts are checked against: the cleaned body, the footnotes and
 /// the document date (which ingest keeps out of the body), with the file it
 /// came from and its sha256.
-fn source_of(brief: &Brief, sources_dir: &Path) -> Result<(String, BriefOrigin, crate::ingest::Document), RunError> {
+fn source_of(
+    brief: &Brief,
+    sources_dir: &Path,
+) -> Result<(String, BriefOrigin, crate::ingest::Document), RunError> {
     let given = PathBuf::from(&brief.source);
     let fallback = sources_dir.join(format!("{}.txt", brief.id));
     let path = if brief.source != "-" && given.is_file() {
@@ -169,7 +213,10 @@ fn source_of(brief: &Brief, sources_dir: &Path) -> Result<(String, BriefOrigin, 
             fallback: fallback.display().to_string(),
         });
     };
-    let document = ingest_path(&path).map_err(|source| RunError::Source { id: brief.id.clone(), source })?;
+    let document = ingest_path(&path).map_err(|source| RunError::Source {
+        id: brief.id.clone(),
+        source,
+    })?;
     let mut text = document.body_text();
     for footnote in &document.footnotes {
         text.push_str("\n\n");
@@ -200,20 +247,40 @@ pub fn evaluate(options: &EvalOptions) -> Result<Report, RunError> {
         };
         let (source_text, mut origin, source_document) = source_of(brief, &options.sources_dir)?;
         origin.brief_file = path.display().to_string();
-        let mut document = score_document(brief, reference, &source_text, &origin, options.keypoint_threshold).map_err(
-            |source| RunError::Score {
-                id: id.clone(),
-                reference: options.references_dir.join(format!("{id}.json")).display().to_string(),
-                source,
-            },
-        )?;
-        (document.scores.grounded_share, document.scores.citation_precision) =
-            crate::eval::report::grounding_scores(brief, &source_document);
+        let mut document = score_document(
+            brief,
+            reference,
+            &source_text,
+            &origin,
+            options.keypoint_threshold,
+        )
+        .map_err(|source| RunError::Score {
+            id: id.clone(),
+            reference: options
+                .references_dir
+                .join(format!("{id}.json"))
+                .display()
+                .to_string(),
+            source,
+        })?;
+        (
+            document.scores.grounded_share,
+            document.scores.citation_precision,
+        ) = crate::eval::report::grounding_scores(brief, &source_document);
         documents.push(document);
     }
-    let references_without_brief: Vec<String> =
-        references.keys().filter(|id| !briefs.contains_key(*id)).cloned().collect();
-    let ids = |keys: Vec<&String>| if keys.is_empty() { "none".to_string() } else { keys.into_iter().cloned().collect::<Vec<_>>().join(", ") };
+    let references_without_brief: Vec<String> = references
+        .keys()
+        .filter(|id| !briefs.contains_key(*id))
+        .cloned()
+        .collect();
+    let ids = |keys: Vec<&String>| {
+        if keys.is_empty() {
+            "none".to_string()
+        } else {
+            keys.into_iter().cloned().collect::<Vec<_>>().join(", ")
+        }
+    };
     let nothing = RunError::NothingToEvaluate {
         briefs: options.briefs_dir.display().to_string(),
         references: options.references_dir.display().to_string(),
@@ -242,11 +309,16 @@ pub struct ReportFiles {
 /// Writes `report.json`, `report.md` and `report.html` into `out_dir`
 /// (created if missing).
 pub fn write_reports(report: &Report, out_dir: &Path) -> Result<ReportFiles, RunError> {
-    std::fs::create_dir_all(out_dir)
-        .map_err(|source| RunError::Write { path: out_dir.display().to_string(), source })?;
+    std::fs::create_dir_all(out_dir).map_err(|source| RunError::Write {
+        path: out_dir.display().to_string(),
+        source,
+    })?;
     let write = |name: &str, contents: String| -> Result<PathBuf, RunError> {
         let path = out_dir.join(name);
-        std::fs::write(&path, contents).map_err(|source| RunError::Write { path: path.display().to_string(), source })?;
+        std::fs::write(&path, contents).map_err(|source| RunError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(path)
     };
     let json = serde_json::to_string_pretty(report).map_err(|e| RunError::Write {
@@ -263,7 +335,10 @@ pub fn write_reports(report: &Report, out_dir: &Path) -> Result<ReportFiles, Run
 /// Reads a `report.json` written by [`write_reports`].
 pub fn read_report(path: &Path) -> Result<Report, RunError> {
     let text = std::fs::read_to_string(path).map_err(io_error(path))?;
-    serde_json::from_str(&text).map_err(|e| RunError::BadReport { path: path.display().to_string(), reason: e.to_string() })
+    serde_json::from_str(&text).map_err(|e| RunError::BadReport {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -283,13 +358,20 @@ mod tests {
             id: id.into(),
             source: source.into(),
             source_sha256: String::new(),
-            language: LanguageLabel { code: "swe".into(), name: "Swedish".into(), confidence: 0.9 },
+            language: LanguageLabel {
+                code: "swe".into(),
+                name: "Swedish".into(),
+                confidence: 0.9,
+            },
             title: "Integration conclusions".into(),
             summary: summary.into(),
             key_points: vec!["Sweden supports the Council conclusions on integration.".into()],
             key_point_sources: vec![],
             document_date: None,
-            model: ModelInfo { id: "m".into(), sha256: String::new() },
+            model: ModelInfo {
+                id: "m".into(),
+                sha256: String::new(),
+            },
             prompt_versions: Default::default(),
             generation: GenerationInfo::default(),
             timings: Timings::default(),
@@ -328,8 +410,14 @@ mod tests {
         let r = root.path();
         std::fs::write(r.join("seeds/a.txt"), SOURCE).unwrap();
         // Brief a's source path does not exist here: seeds/a.txt is used.
-        write_json(&r.join("briefs/a.json"), &brief("a", "/nowhere/a.txt", SUMMARY));
-        write_json(&r.join("briefs/lonely.json"), &brief("lonely", "/nowhere/x.txt", SUMMARY));
+        write_json(
+            &r.join("briefs/a.json"),
+            &brief("a", "/nowhere/a.txt", SUMMARY),
+        );
+        write_json(
+            &r.join("briefs/lonely.json"),
+            &brief("lonely", "/nowhere/x.txt", SUMMARY),
+        );
         std::fs::write(r.join("briefs/nordbrief-run.json"), "{\"documents\":{}}").unwrap();
         std::fs::write(r.join("briefs/a.md"), "# not read").unwrap();
         write_json(&r.join("references/a.json"), &reference(SUMMARY));
@@ -341,7 +429,11 @@ mod tests {
         let doc = &report.documents[0];
         assert_eq!(doc.source_file, r.join("seeds/a.txt").display().to_string());
         assert!((doc.scores.rouge_lsum - 1.0).abs() < 1e-12);
-        assert!(doc.unsupported_facts.is_empty(), "{:?}", doc.unsupported_facts);
+        assert!(
+            doc.unsupported_facts.is_empty(),
+            "{:?}",
+            doc.unsupported_facts
+        );
         assert_eq!(report.briefs_without_reference, vec!["lonely".to_string()]);
         assert_eq!(report.references_without_brief, vec!["b".to_string()]);
         assert_eq!(report.means, doc.scores);
@@ -353,7 +445,10 @@ mod tests {
         let html = std::fs::read_to_string(&files.html).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
         for external in ["<script", "<link", "src=", "url(", "href=\"http", "@import"] {
-            assert!(!html.contains(external), "report.html must be self-contained: found {external}");
+            assert!(
+                !html.contains(external),
+                "report.html must be self-contained: found {external}"
+            );
         }
     }
 
@@ -370,7 +465,9 @@ mod tests {
         let report = evaluate(&options).unwrap();
         assert_eq!(report.documents[0].source_file, given.display().to_string());
         assert!(!report.documents[0].source_matches_brief);
-        assert!(report.to_markdown().contains("The source changed since these were briefed"));
+        assert!(report
+            .to_markdown()
+            .contains("The source changed since these were briefed"));
     }
 
     #[test]
@@ -378,23 +475,38 @@ mod tests {
         let (root, options) = setup();
         let r = root.path();
         write_json(&r.join("references/a.json"), &reference(SUMMARY));
-        write_json(&r.join("briefs/a.json"), &brief("a", "/nowhere/a.txt", SUMMARY));
+        write_json(
+            &r.join("briefs/a.json"),
+            &brief("a", "/nowhere/a.txt", SUMMARY),
+        );
         let error = evaluate(&options).unwrap_err().to_string();
-        assert!(error.contains("cannot find the source of brief `a`") && error.contains("--sources"), "{error}");
+        assert!(
+            error.contains("cannot find the source of brief `a`") && error.contains("--sources"),
+            "{error}"
+        );
 
         std::fs::write(r.join("briefs/a.json"), "{\"id\": 3}").unwrap();
         let error = evaluate(&options).unwrap_err().to_string();
         assert!(error.contains("a.json is not a nordbrief brief"), "{error}");
 
         std::fs::remove_file(r.join("briefs/a.json")).unwrap();
-        write_json(&r.join("briefs/z.json"), &brief("z", "/nowhere/z.txt", SUMMARY));
+        write_json(
+            &r.join("briefs/z.json"),
+            &brief("z", "/nowhere/z.txt", SUMMARY),
+        );
         let error = evaluate(&options).unwrap_err().to_string();
-        assert!(error.contains("no brief in") && error.contains("briefs: z; references: a"), "{error}");
+        assert!(
+            error.contains("no brief in") && error.contains("briefs: z; references: a"),
+            "{error}"
+        );
 
         let mut wrong = reference(SUMMARY);
         wrong.id = "other".into();
         write_json(&r.join("references/a.json"), &wrong);
-        assert!(matches!(load_references(&options.references_dir), Err(RunError::ReferenceIdMismatch { .. })));
+        assert!(matches!(
+            load_references(&options.references_dir),
+            Err(RunError::ReferenceIdMismatch { .. })
+        ));
     }
 
     #[test]
@@ -402,6 +514,8 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/references");
         let references = load_references(&dir).unwrap();
         assert_eq!(references.len(), 5);
-        assert!(references.values().all(|r| !r.summary.is_empty() && r.key_points.len() >= 4));
+        assert!(references
+            .values()
+            .all(|r| !r.summary.is_empty() && r.key_points.len() >= 4));
     }
 }

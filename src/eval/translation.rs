@@ -34,15 +34,31 @@ pub enum TranslationEvalError {
         source: std::io::Error,
     },
     #[error("{path} has {found} lines but {expected_from} has {expected}; the NTREX-128 files must be line-aligned")]
-    NotAligned { path: String, found: usize, expected_from: String, expected: usize },
-    #[error("unknown language `{0}`; NTREX-128 languages nordbrief translates from: swe, dan, nob, nno")]
+    NotAligned {
+        path: String,
+        found: usize,
+        expected_from: String,
+        expected: usize,
+    },
+    #[error(
+        "unknown language `{0}`; NTREX-128 languages nordbrief translates from: swe, dan, nob, nno"
+    )]
     UnknownLanguage(String),
     #[error("--lines and --documents are both 0; nothing to score")]
     NothingToScore,
     #[error("the translation of {lang} has {found} lines for {expected} source lines; a translator must return one line per source line")]
-    WrongLineCount { lang: String, found: usize, expected: usize },
+    WrongLineCount {
+        lang: String,
+        found: usize,
+        expected: usize,
+    },
     #[error("{path} has {found} lines but {expected} are needed (--lines and --documents); translate at least the first {expected} lines of ntrex128.{lang}.txt")]
-    TooFewHypotheses { path: String, lang: String, found: usize, expected: usize },
+    TooFewHypotheses {
+        path: String,
+        lang: String,
+        found: usize,
+        expected: usize,
+    },
     #[error("cannot translate {lang}: {reason}")]
     Translator { lang: String, reason: String },
     #[error(transparent)]
@@ -50,8 +66,10 @@ pub enum TranslationEvalError {
 }
 
 fn read_lines(path: &Path) -> Result<Vec<String>, TranslationEvalError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| TranslationEvalError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| TranslationEvalError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(text.lines().map(str::to_string).collect())
 }
 
@@ -98,13 +116,20 @@ impl Ntrex {
             let lines = read_lines(&path)?;
             sources.insert(lang.clone(), aligned(path, lines)?);
         }
-        Ok(Ntrex { english, document_ids, sources })
+        Ok(Ntrex {
+            english,
+            document_ids,
+            sources,
+        })
     }
 }
 
 /// Line ranges of the first `count` documents, in file order (documents
 /// are contiguous runs of one id in `DOCUMENT_IDS.tsv`).
-pub fn document_ranges(document_ids: &[String], count: usize) -> Vec<(String, std::ops::Range<usize>)> {
+pub fn document_ranges(
+    document_ids: &[String],
+    count: usize,
+) -> Vec<(String, std::ops::Range<usize>)> {
     let mut ranges: Vec<(String, std::ops::Range<usize>)> = Vec::new();
     for (line, id) in document_ids.iter().enumerate() {
         match ranges.last_mut() {
@@ -157,7 +182,9 @@ pub struct TranslationPlan {
 impl TranslationPlan {
     /// How many leading lines must be translated for both levels.
     pub fn lines_needed(&self, document_ids: &[String]) -> usize {
-        let documents_end = document_ranges(document_ids, self.documents).last().map_or(0, |(_, r)| r.end);
+        let documents_end = document_ranges(document_ids, self.documents)
+            .last()
+            .map_or(0, |(_, r)| r.end);
         self.lines.min(document_ids.len()).max(documents_end)
     }
 }
@@ -196,7 +223,11 @@ pub fn score_language(
         reference_documents.push(references[range].join(" "));
     }
     let document = level(&hypothesis_documents, &reference_documents)?;
-    Ok(LanguageScores { lang: lang.to_string(), sentence, document })
+    Ok(LanguageScores {
+        lang: lang.to_string(),
+        sentence,
+        document,
+    })
 }
 
 /// A translator: (language code, source lines) → one English line per source line.
@@ -215,16 +246,34 @@ pub fn evaluate_translation(
     let needed = plan.lines_needed(&data.document_ids);
     let mut languages = Vec::new();
     for (lang, source) in &data.sources {
-        let hypotheses = translate(lang, &source[..needed.min(source.len())])
-            .map_err(|reason| TranslationEvalError::Translator { lang: lang.clone(), reason })?;
+        let hypotheses =
+            translate(lang, &source[..needed.min(source.len())]).map_err(|reason| {
+                TranslationEvalError::Translator {
+                    lang: lang.clone(),
+                    reason,
+                }
+            })?;
         if hypotheses.len() != needed {
-            return Err(TranslationEvalError::WrongLineCount { lang: lang.clone(), found: hypotheses.len(), expected: needed });
+            return Err(TranslationEvalError::WrongLineCount {
+                lang: lang.clone(),
+                found: hypotheses.len(),
+                expected: needed,
+            });
         }
-        languages.push(score_language(lang, &hypotheses, &data.english, &data.document_ids, plan)?);
+        languages.push(score_language(
+            lang,
+            &hypotheses,
+            &data.english,
+            &data.document_ids,
+            plan,
+        )?);
     }
     Ok(TranslationReport {
         lines: plan.lines.min(data.english.len()),
-        documents: document_ranges(&data.document_ids, plan.documents).into_iter().map(|(id, _)| id).collect(),
+        documents: document_ranges(&data.document_ids, plan.documents)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
         languages,
     })
 }
@@ -232,7 +281,9 @@ pub fn evaluate_translation(
 /// A translator that reads finished translations from `dir/<lang>.txt`
 /// (one English line per NTREX line, at least as many lines as needed;
 /// further lines are ignored).
-pub fn hypotheses_from_dir(dir: &Path) -> impl FnMut(&str, &[String]) -> Result<Vec<String>, String> + '_ {
+pub fn hypotheses_from_dir(
+    dir: &Path,
+) -> impl FnMut(&str, &[String]) -> Result<Vec<String>, String> + '_ {
     move |lang, sources| {
         let path = dir.join(format!("{lang}.txt"));
         let lines = read_lines(&path).map_err(|e| e.to_string())?;
@@ -283,27 +334,77 @@ mod tests {
     fn documents_are_contiguous_runs_of_one_id() {
         let ids = strings(&["a", "a", "b", "c", "c", "c"]);
         let ranges = document_ranges(&ids, 2);
-        assert_eq!(ranges, vec![("a".to_string(), 0..2), ("b".to_string(), 2..3)]);
+        assert_eq!(
+            ranges,
+            vec![("a".to_string(), 0..2), ("b".to_string(), 2..3)]
+        );
         assert_eq!(document_ranges(&ids, 10).len(), 3);
-        assert_eq!(TranslationPlan { lines: 1, documents: 2 }.lines_needed(&ids), 3);
-        assert_eq!(TranslationPlan { lines: 5, documents: 1 }.lines_needed(&ids), 5);
-        assert_eq!(TranslationPlan { lines: 50, documents: 0 }.lines_needed(&ids), 6);
+        assert_eq!(
+            TranslationPlan {
+                lines: 1,
+                documents: 2
+            }
+            .lines_needed(&ids),
+            3
+        );
+        assert_eq!(
+            TranslationPlan {
+                lines: 5,
+                documents: 1
+            }
+            .lines_needed(&ids),
+            5
+        );
+        assert_eq!(
+            TranslationPlan {
+                lines: 50,
+                documents: 0
+            }
+            .lines_needed(&ids),
+            6
+        );
     }
 
     #[test]
     fn sentence_level_uses_corpus_statistics_and_documents_are_joined() {
         let ids = strings(&["a", "a", "b"]);
-        let references = strings(&["The cat sat on the mat.", "It was warm.", "Prices rose in May."]);
-        let hypotheses = strings(&["The cat sat on a mat.", "It was hot.", "Prices rose in May."]);
-        let scores = score_language("swe", &hypotheses, &references, &ids, TranslationPlan { lines: 2, documents: 2 }).unwrap();
+        let references = strings(&[
+            "The cat sat on the mat.",
+            "It was warm.",
+            "Prices rose in May.",
+        ]);
+        let hypotheses = strings(&[
+            "The cat sat on a mat.",
+            "It was hot.",
+            "Prices rose in May.",
+        ]);
+        let scores = score_language(
+            "swe",
+            &hypotheses,
+            &references,
+            &ids,
+            TranslationPlan {
+                lines: 2,
+                documents: 2,
+            },
+        )
+        .unwrap();
         assert_eq!(scores.sentence.segments, 2);
         assert_eq!(scores.document.segments, 2);
         let corpus = corpus_chrf_pp(&hypotheses[..2], &references[..2], BETA_CHRF_PP).unwrap();
         assert_eq!(scores.sentence.chrf_pp, corpus);
-        assert_ne!(corpus, (chrf_pp(&hypotheses[0], &references[0], 2.0) + chrf_pp(&hypotheses[1], &references[1], 2.0)) / 2.0);
+        assert_ne!(
+            corpus,
+            (chrf_pp(&hypotheses[0], &references[0], 2.0)
+                + chrf_pp(&hypotheses[1], &references[1], 2.0))
+                / 2.0
+        );
         let joined = corpus_bleu(
             &strings(&["The cat sat on a mat. It was hot.", "Prices rose in May."]),
-            &strings(&["The cat sat on the mat. It was warm.", "Prices rose in May."]),
+            &strings(&[
+                "The cat sat on the mat. It was warm.",
+                "Prices rose in May.",
+            ]),
         )
         .unwrap();
         assert_eq!(scores.document.bleu, joined.score);
@@ -316,11 +417,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let english = "One line here.\nA second line.\nThird one now.\n";
         std::fs::write(dir.path().join("ntrex128.eng.txt"), english).unwrap();
-        std::fs::write(dir.path().join("ntrex128.swe.txt"), "En rad.\nEn andra rad.\nTredje nu.\n").unwrap();
+        std::fs::write(
+            dir.path().join("ntrex128.swe.txt"),
+            "En rad.\nEn andra rad.\nTredje nu.\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join(DOCUMENT_IDS_FILE), "d1\nd1\nd2\n").unwrap();
         let data = Ntrex::load(dir.path(), &strings(&["swe"])).unwrap();
-        let plan = TranslationPlan { lines: 3, documents: 2 };
-        let mut copy_reference = |_: &str, sources: &[String]| Ok(data.english[..sources.len()].to_vec());
+        let plan = TranslationPlan {
+            lines: 3,
+            documents: 2,
+        };
+        let mut copy_reference =
+            |_: &str, sources: &[String]| Ok(data.english[..sources.len()].to_vec());
         let report = evaluate_translation(&data, plan, &mut copy_reference).unwrap();
         assert_eq!(report.documents, strings(&["d1", "d2"]));
         let swe = &report.languages[0];
@@ -330,14 +439,27 @@ mod tests {
 
         let hypotheses = tempfile::tempdir().unwrap();
         std::fs::write(hypotheses.path().join("swe.txt"), "One line here.\n").unwrap();
-        let error = evaluate_translation(&data, plan, &mut hypotheses_from_dir(hypotheses.path())).unwrap_err();
-        assert!(error.to_string().contains("has 1 lines but 3 are needed"), "{error}");
+        let error = evaluate_translation(&data, plan, &mut hypotheses_from_dir(hypotheses.path()))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("has 1 lines but 3 are needed"),
+            "{error}"
+        );
 
         let mut dropping = |_: &str, sources: &[String]| Ok(sources[1..].to_vec());
-        assert!(matches!(evaluate_translation(&data, plan, &mut dropping), Err(TranslationEvalError::WrongLineCount { .. })));
-        assert!(matches!(Ntrex::load(dir.path(), &strings(&["deu"])), Err(TranslationEvalError::UnknownLanguage(_))));
+        assert!(matches!(
+            evaluate_translation(&data, plan, &mut dropping),
+            Err(TranslationEvalError::WrongLineCount { .. })
+        ));
+        assert!(matches!(
+            Ntrex::load(dir.path(), &strings(&["deu"])),
+            Err(TranslationEvalError::UnknownLanguage(_))
+        ));
         std::fs::write(dir.path().join("ntrex128.swe.txt"), "En rad.\n").unwrap();
-        assert!(matches!(Ntrex::load(dir.path(), &strings(&["swe"])), Err(TranslationEvalError::NotAligned { .. })));
+        assert!(matches!(
+            Ntrex::load(dir.path(), &strings(&["swe"])),
+            Err(TranslationEvalError::NotAligned { .. })
+        ));
     }
 
     #[test]
@@ -345,18 +467,30 @@ mod tests {
     fn the_shared_ntrex_data_has_123_documents() {
         let dir = std::env::var_os("NORDBRIEF_NTREX_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ntrex128"));
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ntrex128")
+            });
         let data = Ntrex::load(&dir, &strings(&["swe", "nno"]))
             .unwrap_or_else(|e| panic!("NTREX-128 is needed in {}: {e}", dir.display()));
         assert_eq!(data.english.len(), 1997);
         assert_eq!(document_ranges(&data.document_ids, usize::MAX).len(), 123);
-        assert_eq!(TranslationPlan { lines: 250, documents: 10 }.lines_needed(&data.document_ids), 250);
+        assert_eq!(
+            TranslationPlan {
+                lines: 250,
+                documents: 10
+            }
+            .lines_needed(&data.document_ids),
+            250
+        );
 
         // The untranslated Danish as "translation", scored by sacrebleu 2.6.0
         // (CHRF(word_order=2), BLEU(); corpus_score / 100) on the same 250
         // lines and 10 joined documents.
         let danish = Ntrex::load(&dir, &strings(&["dan"])).unwrap();
-        let plan = TranslationPlan { lines: 250, documents: 10 };
+        let plan = TranslationPlan {
+            lines: 250,
+            documents: 10,
+        };
         let mut untranslated = |_: &str, sources: &[String]| Ok(sources.to_vec());
         let report = evaluate_translation(&danish, plan, &mut untranslated).unwrap();
         let dan = &report.languages[0];
@@ -366,7 +500,10 @@ mod tests {
             (dan.document.chrf_pp, 0.2952134050357121),
             (dan.document.bleu, 0.04386963866150171),
         ] {
-            assert!((ours - sacrebleu).abs() < 1e-9, "{ours} vs sacrebleu {sacrebleu}");
+            assert!(
+                (ours - sacrebleu).abs() < 1e-9,
+                "{ours} vs sacrebleu {sacrebleu}"
+            );
         }
     }
 }

@@ -919,7 +919,10 @@ pub(super) fn missing_numbers(source: &str, english: &str) -> Vec<String> {
             .iter()
             .any(|&r| has(r) || has(r * mention.scale));
         // A footnote number glued to a year ("20111") still holds the year.
-        if let Some(value) = mention.bare_integer.filter(|v| (10_000..=209_999).contains(v)) {
+        if let Some(value) = mention
+            .bare_integer
+            .filter(|v| (10_000..=209_999).contains(v))
+        {
             let digits = value.to_string();
             kept |= (digits.starts_with("19") || digits.starts_with("20"))
                 && digits[..4].parse::<f64>().is_ok_and(has);
@@ -946,19 +949,33 @@ mod tests {
 
     #[test]
     fn missing_numbers_finds_lost_and_changed_figures_only() {
-        let danish = "I henhold til § 282 blev der i 2012 afsat 200 mio. EUR (2,5 %) til 90 projekter.";
-        let faithful = "Under § 282, EUR 200 million (2.5%) was set aside for ninety projects in 2012.";
-        assert!(missing_numbers(danish, faithful).is_empty(), "{:?}", missing_numbers(danish, faithful));
-        let dropped = "Under the section, EUR 200 million (2.5%) was set aside for 90 projects in 2012.";
+        let danish =
+            "I henhold til § 282 blev der i 2012 afsat 200 mio. EUR (2,5 %) til 90 projekter.";
+        let faithful =
+            "Under § 282, EUR 200 million (2.5%) was set aside for ninety projects in 2012.";
+        assert!(
+            missing_numbers(danish, faithful).is_empty(),
+            "{:?}",
+            missing_numbers(danish, faithful)
+        );
+        let dropped =
+            "Under the section, EUR 200 million (2.5%) was set aside for 90 projects in 2012.";
         assert_eq!(missing_numbers(danish, dropped), vec!["282"]);
         let changed = "Under § 282, EUR 200 million (2.5%) was set aside for 90 projects in 2013.";
         assert_eq!(missing_numbers(danish, changed), vec!["2012"]);
         let fund = "en solidaritetspott på minst 5 milliarder kroner";
         assert!(missing_numbers(fund, "a fund of at least NOK 5,000 million").is_empty());
         assert!(missing_numbers("i perioden 2012-2013", "in 2012–13").is_empty());
-        assert_eq!(missing_numbers("i perioden 2012-2013", "in 2012"), vec!["2012-2013"]);
+        assert_eq!(
+            missing_numbers("i perioden 2012-2013", "in 2012"),
+            vec!["2012-2013"]
+        );
         assert!(missing_numbers("Uppdaterad 2020-03-03", "Updated 3 March 2020").is_empty());
-        assert!(missing_numbers("af 18. november 20111 lancerede", "of 18 November 2011 launched").is_empty());
+        assert!(missing_numbers(
+            "af 18. november 20111 lancerede",
+            "of 18 November 2011 launched"
+        )
+        .is_empty());
         assert!(missing_numbers("1.500 asylsøkere", "1,500 asylum seekers").is_empty());
         assert!(missing_numbers("Regjeringen vil:", "The government will:").is_empty());
     }

@@ -90,9 +90,9 @@ pub const MAX_HTML_DEPTH: usize = 25_000;
 /// Tags that never hold content or that HTML closes by itself: a page that
 /// leaves every `<p>` open is not deep.
 const SHALLOW_TAGS: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
-    "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody", "tfoot", "colgroup", "caption",
-    "rb", "rt", "rp", "html", "head", "body",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead",
+    "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp", "html", "head", "body",
 ];
 
 /// How deep start tags nest, counted from the tags alone in one linear pass
@@ -105,7 +105,10 @@ pub fn html_depth(html: &str) -> usize {
         i += offset + 1;
         let closing = bytes.get(i) == Some(&b'/');
         let start = if closing { i + 1 } else { i };
-        let len = bytes[start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        let len = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
         if len == 0 || (!closing && !bytes[start].is_ascii_alphabetic()) {
             continue;
         }
@@ -118,7 +121,10 @@ pub fn html_depth(html: &str) -> usize {
             continue;
         }
         // Up to the next `<` only, so the pass stays linear on `<a<a<a…`.
-        let end = bytes[start..].iter().position(|&b| b == b'>' || b == b'<').map(|p| start + p);
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'>' || b == b'<')
+            .map(|p| start + p);
         if end.is_some_and(|e| bytes[e] == b'>' && bytes[e - 1] == b'/') {
             continue;
         }
@@ -343,7 +349,9 @@ fn docx_paragraphs(xml: &str) -> Result<Vec<DocxParagraph>, ExtractError> {
                     if in_paragraph {
                         text_bytes += text.len();
                         if paragraphs.len() >= MAX_DOCX_PARAGRAPHS {
-                            return Err(ExtractError::TooLarge(format!("more than {MAX_DOCX_PARAGRAPHS} paragraphs")));
+                            return Err(ExtractError::TooLarge(format!(
+                                "more than {MAX_DOCX_PARAGRAPHS} paragraphs"
+                            )));
                         }
                         if text_bytes as u64 > super::MAX_INPUT_BYTES {
                             return Err(ExtractError::TooLarge(format!(
@@ -489,7 +497,10 @@ mod tests {
 
     #[test]
     fn html_depth_counts_nesting_not_unclosed_paragraphs() {
-        assert_eq!(html_depth("<html><body><div><p>a<p>b<br><img src=x/></div></body></html>"), 1);
+        assert_eq!(
+            html_depth("<html><body><div><p>a<p>b<br><img src=x/></div></body></html>"),
+            1
+        );
         assert_eq!(html_depth(&"<div><span>".repeat(100)), 200);
         assert_eq!(html_depth(&"<div></div>".repeat(1000)), 1);
         assert_eq!(html_depth(&"<p>Punkt".repeat(50_000)), 0);
@@ -526,9 +537,17 @@ mod tests {
 
     #[test]
     fn a_docx_that_unpacks_to_too_many_paragraphs_is_refused() {
-        let xml = format!("<w:document><w:body>{}</w:body></w:document>", "<w:p><w:r><w:t>a</w:t></w:r></w:p>".repeat(MAX_DOCX_PARAGRAPHS + 1));
-        assert!(matches!(docx_paragraphs(&xml), Err(ExtractError::TooLarge(what)) if what.contains("paragraphs")));
-        let xml = format!("<w:document><w:body>{}</w:body></w:document>", "<w:p><w:r><w:t>a</w:t></w:r></w:p>".repeat(1000));
+        let xml = format!(
+            "<w:document><w:body>{}</w:body></w:document>",
+            "<w:p><w:r><w:t>a</w:t></w:r></w:p>".repeat(MAX_DOCX_PARAGRAPHS + 1)
+        );
+        assert!(
+            matches!(docx_paragraphs(&xml), Err(ExtractError::TooLarge(what)) if what.contains("paragraphs"))
+        );
+        let xml = format!(
+            "<w:document><w:body>{}</w:body></w:document>",
+            "<w:p><w:r><w:t>a</w:t></w:r></w:p>".repeat(1000)
+        );
         assert_eq!(docx_paragraphs(&xml).unwrap().len(), 1000);
     }
 

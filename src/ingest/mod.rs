@@ -223,7 +223,11 @@ pub enum IngestError {
         limit: u64,
     },
     #[error("{path} nests HTML elements {depth} deep, more than the {limit} that can be read in reasonable time; save the page as text or PDF and try again")]
-    TooDeep { path: String, depth: usize, limit: usize },
+    TooDeep {
+        path: String,
+        depth: usize,
+        limit: usize,
+    },
     #[error("{path} is not a regular file (a pipe, socket or device), which could be read for ever; save it to a file, or pass it on standard input with `-`")]
     NotAFile { path: String },
     #[error("{path} is not a text document (it looks like binary data); convert it to .txt, .docx or .pdf first")]

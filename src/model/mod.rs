@@ -7,14 +7,17 @@ pub mod load;
 pub mod manifest;
 pub mod mirror;
 pub mod progress;
+pub mod qwen2;
 pub mod requantize;
 pub mod resolve;
-pub mod qwen2;
 pub mod template;
 pub mod tokenizer;
 
 pub use error::{ModelError, SourceAttempt};
-pub use manifest::{builtin_manifests, default_model_id, find_manifest, find_manifest_in, ModelManifest};
+pub use manifest::{
+    builtin_manifests, default_model_id, find_manifest, find_manifest_in, ModelManifest,
+};
 pub use resolve::{
-    check_gguf, list, resolve, resolve_path, verify, ModelStatus, ResolveOptions, ResolvedModel, VerifyReport,
+    check_gguf, list, resolve, resolve_path, verify, ModelStatus, ResolveOptions, ResolvedModel,
+    VerifyReport,
 };

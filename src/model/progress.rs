@@ -11,7 +11,9 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(quiet: bool) -> Self {
-        Self { visible: !quiet && std::io::stderr().is_terminal() }
+        Self {
+            visible: !quiet && std::io::stderr().is_terminal(),
+        }
     }
 
     pub fn hidden() -> Self {

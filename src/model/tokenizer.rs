@@ -27,7 +27,10 @@ pub fn load_tokenizer(model_path: &Path, ct: &gguf_file::Content) -> Result<Toke
         .and_then(|v| v.to_string().ok())
         .cloned()
         .unwrap_or_default();
-    check_pre_tokenizer(&pre).map_err(|reason| LoadError::Tokenizer { path: model_path.to_path_buf(), reason })?;
+    check_pre_tokenizer(&pre).map_err(|reason| LoadError::Tokenizer {
+        path: model_path.to_path_buf(),
+        reason,
+    })?;
     Tokenizer::from_gguf(ct).map_err(|e| LoadError::Tokenizer {
         path: model_path.to_path_buf(),
         reason: e.to_string(),
@@ -54,7 +57,10 @@ mod tests {
     fn known_pre_tokenizers_pass_and_others_are_refused() {
         assert!(check_pre_tokenizer("qwen2").is_ok());
         let err = check_pre_tokenizer("gemma4").unwrap_err();
-        assert!(err.contains("gemma4") && err.contains("tokenizer.json"), "{err}");
+        assert!(
+            err.contains("gemma4") && err.contains("tokenizer.json"),
+            "{err}"
+        );
         assert!(check_pre_tokenizer("").is_err());
     }
 }

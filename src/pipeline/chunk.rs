@@ -45,7 +45,11 @@ fn split_long(text: &str, budget: usize, count: &dyn Fn(&str) -> usize) -> Vec<S
             let mut out = Vec::new();
             let mut cur = String::new();
             for word in p.split_whitespace() {
-                let candidate = if cur.is_empty() { word.to_string() } else { format!("{cur} {word}") };
+                let candidate = if cur.is_empty() {
+                    word.to_string()
+                } else {
+                    format!("{cur} {word}")
+                };
                 if !cur.is_empty() && count(&candidate) > budget {
                     out.push(std::mem::take(&mut cur));
                     cur = word.to_string();
@@ -67,11 +71,22 @@ fn split_long(text: &str, budget: usize, count: &dyn Fn(&str) -> usize) -> Vec<S
 pub fn chunk(pieces: &[Piece], budget: usize, count: &dyn Fn(&str) -> usize) -> Vec<Chunk> {
     let budget = budget.max(16);
     let mut chunks = Vec::new();
-    let mut current = Chunk { paragraphs: Vec::new(), text: String::new(), tokens: 0 };
+    let mut current = Chunk {
+        paragraphs: Vec::new(),
+        text: String::new(),
+        tokens: 0,
+    };
     let flush = |current: &mut Chunk, chunks: &mut Vec<Chunk>| {
         if !current.text.is_empty() {
             current.tokens = count(&current.text);
-            chunks.push(std::mem::replace(current, Chunk { paragraphs: Vec::new(), text: String::new(), tokens: 0 }));
+            chunks.push(std::mem::replace(
+                current,
+                Chunk {
+                    paragraphs: Vec::new(),
+                    text: String::new(),
+                    tokens: 0,
+                },
+            ));
         }
     };
     for piece in pieces {
@@ -84,7 +99,8 @@ pub fn chunk(pieces: &[Piece], budget: usize, count: &dyn Fn(&str) -> usize) -> 
             // Adding counts (plus one for the blank line) instead of re-counting
             // the joined text keeps this linear in the document's length.
             let part_tokens = count(&part);
-            let joined_tokens = current.tokens + part_tokens + usize::from(!current.text.is_empty());
+            let joined_tokens =
+                current.tokens + part_tokens + usize::from(!current.text.is_empty());
             let heading_break = piece.is_heading && current.tokens * 2 > budget;
             if !current.text.is_empty() && (joined_tokens > budget || heading_break) {
                 flush(&mut current, &mut chunks);
@@ -113,7 +129,11 @@ mod tests {
     }
 
     fn piece(paragraph: usize, text: &str) -> Piece {
-        Piece { paragraph, is_heading: false, text: text.to_string() }
+        Piece {
+            paragraph,
+            is_heading: false,
+            text: text.to_string(),
+        }
     }
 
     #[test]
@@ -127,13 +147,18 @@ mod tests {
 
     #[test]
     fn chunks_respect_the_budget_and_keep_every_word_in_order() {
-        let pieces: Vec<Piece> = (1..=50).map(|i| piece(i, &format!("w{i} x y z."))).collect();
+        let pieces: Vec<Piece> = (1..=50)
+            .map(|i| piece(i, &format!("w{i} x y z.")))
+            .collect();
         let chunks = chunk(&pieces, 17, &words);
         assert!(chunks.len() > 1);
         assert!(chunks.iter().all(|c| c.tokens <= 17), "{chunks:?}");
         let all: Vec<usize> = chunks.iter().flat_map(|c| c.paragraphs.clone()).collect();
         assert_eq!(all, (1..=50).collect::<Vec<_>>());
-        let joined: Vec<&str> = chunks.iter().flat_map(|c| c.text.split_whitespace()).collect();
+        let joined: Vec<&str> = chunks
+            .iter()
+            .flat_map(|c| c.text.split_whitespace())
+            .collect();
         assert_eq!(joined.len(), 200);
     }
 
@@ -143,13 +168,19 @@ mod tests {
         let long = (1..=6).map(sentence).collect::<Vec<_>>().join(" ");
         let chunks = chunk(&[piece(7, &long)], 16, &words);
         assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[0].text, (1..=3).map(sentence).collect::<Vec<_>>().join(" "));
+        assert_eq!(
+            chunks[0].text,
+            (1..=3).map(sentence).collect::<Vec<_>>().join(" ")
+        );
         assert_eq!(chunks[1].paragraphs, vec![7]);
     }
 
     #[test]
     fn a_sentence_longer_than_the_budget_is_split_at_words() {
-        let long = (0..40).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        let long = (0..40)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let chunks = chunk(&[piece(1, &long)], 16, &words);
         assert!(chunks.iter().all(|c| c.tokens <= 16));
         assert_eq!(chunks.iter().map(|c| c.tokens).sum::<usize>(), 40);
@@ -158,7 +189,11 @@ mod tests {
     #[test]
     fn a_heading_opens_a_new_chunk_when_the_current_is_half_full() {
         let mut pieces = vec![piece(1, "a b c d e f g h i j")];
-        pieces.push(Piece { paragraph: 2, is_heading: true, text: "Heading".into() });
+        pieces.push(Piece {
+            paragraph: 2,
+            is_heading: true,
+            text: "Heading".into(),
+        });
         pieces.push(piece(3, "k l"));
         let chunks = chunk(&pieces, 16, &words);
         assert_eq!(chunks.len(), 2);

@@ -32,7 +32,8 @@ const GRAM: usize = 4;
 
 static CITATION: Lazy<Regex> = Lazy::new(|| {
     // "(¶3)", "[¶3, ¶12]", "(¶ 3 and ¶5)", "¶3–5" and the same with "¶¶".
-    Regex::new(r"[\(\[]?\s*¶+\s*\d+(?:\s*(?:[,;–-]|and|och|og)\s*¶*\s*\d+)*\s*[\)\]]?").expect("valid regex")
+    Regex::new(r"[\(\[]?\s*¶+\s*\d+(?:\s*(?:[,;–-]|and|och|og)\s*¶*\s*\d+)*\s*[\)\]]?")
+        .expect("valid regex")
 });
 static NUMBER: Lazy<Regex> = Lazy::new(|| Regex::new(r"\d+").expect("valid regex"));
 
@@ -42,7 +43,10 @@ pub fn split_citations(text: &str) -> (String, Vec<usize>) {
     let mut ids = Vec::new();
     for m in CITATION.find_iter(text) {
         let s = m.as_str();
-        let numbers: Vec<usize> = NUMBER.find_iter(s).filter_map(|n| n.as_str().parse().ok()).collect();
+        let numbers: Vec<usize> = NUMBER
+            .find_iter(s)
+            .filter_map(|n| n.as_str().parse().ok())
+            .collect();
         let is_range = s.contains('–') || (s.contains('-') && numbers.len() == 2);
         let expanded: Vec<usize> = match numbers.as_slice() {
             [a, b] if is_range && a < b && b - a <= 20 => (*a..=*b).collect(),
@@ -64,21 +68,31 @@ pub fn split_citations(text: &str) -> (String, Vec<usize>) {
 /// English function words: they carry no evidence that a Scandinavian
 /// paragraph says what a point says.
 const ENGLISH_STOPWORDS: &[&str] = &[
-    "a", "about", "after", "all", "also", "an", "and", "are", "as", "at", "be", "been", "between", "both", "but", "by",
-    "can", "could", "did", "do", "does", "each", "for", "from", "had", "has", "have", "he", "her", "his", "how", "if",
-    "in", "into", "is", "it", "its", "may", "more", "most", "must", "no", "not", "of", "on", "or", "other", "our",
-    "out", "over", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there",
-    "these", "they", "this", "those", "through", "to", "under", "up", "was", "we", "were", "what", "when", "which",
+    "a", "about", "after", "all", "also", "an", "and", "are", "as", "at", "be", "been", "between",
+    "both", "but", "by", "can", "could", "did", "do", "does", "each", "for", "from", "had", "has",
+    "have", "he", "her", "his", "how", "if", "in", "into", "is", "it", "its", "may", "more",
+    "most", "must", "no", "not", "of", "on", "or", "other", "our", "out", "over", "she", "should",
+    "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they",
+    "this", "those", "through", "to", "under", "up", "was", "we", "were", "what", "when", "which",
     "while", "who", "will", "with", "within", "would",
 ];
 
 fn grams(text: &str) -> HashSet<String> {
     let normal: String = text
         .chars()
-        .map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                ' '
+            }
+        })
         .collect();
     let mut out = HashSet::new();
-    for word in normal.split_whitespace().filter(|w| !ENGLISH_STOPWORDS.contains(w)) {
+    for word in normal
+        .split_whitespace()
+        .filter(|w| !ENGLISH_STOPWORDS.contains(w))
+    {
         let chars: Vec<char> = format!(" {word} ").chars().collect();
         if chars.len() < GRAM {
             out.insert(chars.iter().collect());
@@ -111,12 +125,19 @@ impl<'a> Grounder<'a> {
         Self {
             document,
             paragraph_grams: document.paragraphs.iter().map(|p| grams(&p.text)).collect(),
-            paragraph_facts: document.paragraphs.iter().map(|p| SourceIndex::new(&p.text)).collect(),
+            paragraph_facts: document
+                .paragraphs
+                .iter()
+                .map(|p| SourceIndex::new(&p.text))
+                .collect(),
         }
     }
 
     fn index_of(&self, paragraph_id: usize) -> Option<usize> {
-        self.document.paragraphs.iter().position(|p| p.id == paragraph_id)
+        self.document
+            .paragraphs
+            .iter()
+            .position(|p| p.id == paragraph_id)
     }
 
     /// How well paragraph `i` supports `point`: its wording overlap, or
@@ -133,24 +154,31 @@ impl<'a> Grounder<'a> {
 
     /// Whether paragraph `i` supports `point` well enough.
     fn passes(&self, point: &str, point_grams: &HashSet<String>, i: usize) -> bool {
-        self.support(point, point_grams, i).is_some_and(|s| s >= threshold_for(point))
+        self.support(point, point_grams, i)
+            .is_some_and(|s| s >= threshold_for(point))
     }
 
     /// Whether paragraphs `indices` together carry every figure of `point`.
     fn together_support(&self, point: &str, indices: &[usize]) -> bool {
-        let joined = indices.iter().map(|&i| self.document.paragraphs[i].text.as_str()).collect::<Vec<_>>().join("\n");
+        let joined = indices
+            .iter()
+            .map(|&i| self.document.paragraphs[i].text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         missing_figures(point, &SourceIndex::new(&joined)).is_empty()
     }
 
     /// The support score of paragraph `paragraph_id` for `point`: `None`
     /// when the paragraph is missing or lacks one of the point's facts.
     pub fn score(&self, point: &str, paragraph_id: usize) -> Option<f64> {
-        self.index_of(paragraph_id).and_then(|i| self.support(point, &grams(point), i))
+        self.index_of(paragraph_id)
+            .and_then(|i| self.support(point, &grams(point), i))
     }
 
     /// Whether paragraph `paragraph_id` supports `point` (exposed for the evaluation).
     pub fn supports(&self, point: &str, paragraph_id: usize) -> bool {
-        self.score(point, paragraph_id).is_some_and(|s| s >= threshold_for(point))
+        self.score(point, paragraph_id)
+            .is_some_and(|s| s >= threshold_for(point))
     }
 
     /// The sentence of paragraph `i` closest to `point`, quoted as written.
@@ -158,7 +186,9 @@ impl<'a> Grounder<'a> {
         let p = &self.document.paragraphs[i];
         p.sentences
             .iter()
-            .max_by(|a, b| overlap(point_grams, &grams(a)).total_cmp(&overlap(point_grams, &grams(b))))
+            .max_by(|a, b| {
+                overlap(point_grams, &grams(a)).total_cmp(&overlap(point_grams, &grams(b)))
+            })
             .cloned()
             .unwrap_or_else(|| p.text.clone())
     }
@@ -170,14 +200,25 @@ impl<'a> Grounder<'a> {
         let g = grams(point);
         let threshold = threshold_for(point);
         let close = |i: usize| overlap(&g, &self.paragraph_grams[i]) >= threshold;
-        let invalid: Vec<usize> = cited.iter().copied().filter(|&id| self.index_of(id).is_none()).collect();
-        let cited_close: Vec<usize> = cited.iter().filter_map(|&id| self.index_of(id)).filter(|&i| close(i)).collect();
+        let invalid: Vec<usize> = cited
+            .iter()
+            .copied()
+            .filter(|&id| self.index_of(id).is_none())
+            .collect();
+        let cited_close: Vec<usize> = cited
+            .iter()
+            .filter_map(|&id| self.index_of(id))
+            .filter(|&i| close(i))
+            .collect();
         let mut verified: Vec<usize> = cited_close
             .iter()
             .copied()
             .filter(|&i| self.passes(point, &g, i))
             .collect();
-        if verified.is_empty() && cited_close.len() >= 2 && self.together_support(point, &cited_close) {
+        if verified.is_empty()
+            && cited_close.len() >= 2
+            && self.together_support(point, &cited_close)
+        {
             verified = cited_close.clone();
         }
         let recited = verified.is_empty();
@@ -186,7 +227,10 @@ impl<'a> Grounder<'a> {
         }
         let sources = verified
             .iter()
-            .map(|&i| SourceRef { paragraph: self.document.paragraphs[i].id, quote: self.quote(&g, i) })
+            .map(|&i| SourceRef {
+                paragraph: self.document.paragraphs[i].id,
+                quote: self.quote(&g, i),
+            })
             .collect::<Vec<_>>();
         let verified_ids: Vec<usize> = sources.iter().map(|r| r.paragraph).collect();
         KeyPointSources {
@@ -211,10 +255,17 @@ impl<'a> Grounder<'a> {
             .filter(|(_, s)| *s >= threshold)
             .collect();
         close.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        if let Some(&(i, _)) = close.iter().find(|(i, _)| self.support(point, g, *i).is_some()) {
+        if let Some(&(i, _)) = close
+            .iter()
+            .find(|(i, _)| self.support(point, g, *i).is_some())
+        {
             return vec![i];
         }
-        let top: Vec<usize> = close.iter().take(SEARCH_CANDIDATES).map(|(i, _)| *i).collect();
+        let top: Vec<usize> = close
+            .iter()
+            .take(SEARCH_CANDIDATES)
+            .map(|(i, _)| *i)
+            .collect();
         for (a, &i) in top.iter().enumerate() {
             for &j in &top[a + 1..] {
                 if self.together_support(point, &[i, j]) {
@@ -229,7 +280,9 @@ impl<'a> Grounder<'a> {
 }
 
 fn threshold_for(point: &str) -> f64 {
-    let has_figures = crate::facts::extract_facts(point).iter().any(|f| f.kind != FactKind::Name);
+    let has_figures = crate::facts::extract_facts(point)
+        .iter()
+        .any(|f| f.kind != FactKind::Name);
     if has_figures {
         SUPPORT_THRESHOLD_WITH_FIGURES
     } else {
@@ -252,11 +305,26 @@ mod tests {
 
     #[test]
     fn citations_are_split_off_in_their_usual_forms() {
-        assert_eq!(split_citations("Sweden supports the conclusions (¶3)."), ("Sweden supports the conclusions.".into(), vec![3]));
-        assert_eq!(split_citations("A point [¶12, ¶4] here"), ("A point here".into(), vec![12, 4]));
-        assert_eq!(split_citations("Range ¶3–5."), ("Range.".into(), vec![3, 4, 5]));
-        assert_eq!(split_citations("Both (¶2 and ¶7)"), ("Both".into(), vec![2, 7]));
-        assert_eq!(split_citations("No citation in 2013."), ("No citation in 2013.".into(), vec![]));
+        assert_eq!(
+            split_citations("Sweden supports the conclusions (¶3)."),
+            ("Sweden supports the conclusions.".into(), vec![3])
+        );
+        assert_eq!(
+            split_citations("A point [¶12, ¶4] here"),
+            ("A point here".into(), vec![12, 4])
+        );
+        assert_eq!(
+            split_citations("Range ¶3–5."),
+            ("Range.".into(), vec![3, 4, 5])
+        );
+        assert_eq!(
+            split_citations("Both (¶2 and ¶7)"),
+            ("Both".into(), vec![2, 7])
+        );
+        assert_eq!(
+            split_citations("No citation in 2013."),
+            ("No citation in 2013.".into(), vec![])
+        );
     }
 
     fn doc() -> Document {
@@ -267,7 +335,11 @@ mod tests {
     }
 
     fn id_of(doc: &Document, needle: &str) -> usize {
-        doc.paragraphs.iter().find(|p| p.text.contains(needle)).unwrap().id
+        doc.paragraphs
+            .iter()
+            .find(|p| p.text.contains(needle))
+            .unwrap()
+            .id
     }
 
     #[test]
@@ -275,7 +347,10 @@ mod tests {
         let d = doc();
         let g = Grounder::new(&d);
         let potsdam = id_of(&d, "Potsdam");
-        let s = g.ground("EU integration ministers met informally in Potsdam on 10-11 May.", &[potsdam]);
+        let s = g.ground(
+            "EU integration ministers met informally in Potsdam on 10-11 May.",
+            &[potsdam],
+        );
         assert!(s.grounded && !s.recited);
         assert_eq!(s.sources[0].paragraph, potsdam);
         assert!(s.sources[0].quote.contains("Potsdam den 10-11 maj"));
@@ -295,7 +370,10 @@ mod tests {
         let d = doc();
         let g = Grounder::new(&d);
         let wrong = id_of(&d, "Sverige");
-        let s = g.ground("A common European asylum system was formally decided in 2013.", &[wrong]);
+        let s = g.ground(
+            "A common European asylum system was formally decided in 2013.",
+            &[wrong],
+        );
         assert!(s.grounded && s.recited);
         assert_eq!(s.sources[0].paragraph, id_of(&d, "asylsystem"));
         assert_eq!(s.rejected_citations, vec![wrong]);
@@ -305,7 +383,10 @@ mod tests {
     fn a_citation_to_a_missing_paragraph_is_rejected() {
         let d = doc();
         let g = Grounder::new(&d);
-        let s = g.ground("Sweden supports the proposed Council conclusions on integration.", &[99]);
+        let s = g.ground(
+            "Sweden supports the proposed Council conclusions on integration.",
+            &[99],
+        );
         assert_eq!(s.invalid_citations, vec![99]);
         assert!(s.sources.iter().all(|r| r.paragraph != 99));
     }
@@ -315,10 +396,16 @@ mod tests {
         let d = doc();
         let g = Grounder::new(&d);
         let potsdam = id_of(&d, "Potsdam");
-        let s = g.ground("EU integration ministers met informally in Potsdam on 10-11 May 2019.", &[potsdam]);
+        let s = g.ground(
+            "EU integration ministers met informally in Potsdam on 10-11 May 2019.",
+            &[potsdam],
+        );
         assert!(!s.grounded && s.sources.is_empty());
         // Changing "nearly ten years" into "two years" is caught the same way.
-        let s = g.ground("A common European asylum system was decided in 2013 after two years of negotiations.", &[]);
+        let s = g.ground(
+            "A common European asylum system was decided in 2013 after two years of negotiations.",
+            &[],
+        );
         assert!(!s.grounded, "{s:?}");
     }
 }

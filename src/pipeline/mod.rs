@@ -5,15 +5,15 @@
 
 pub mod answer;
 pub mod chunk;
-pub mod translate;
 pub mod ground;
+pub mod translate;
 
 use minijinja::context;
 use std::time::Instant;
 
 use crate::brief::{Brief, GenerationInfo, LanguageLabel, ModelInfo, Timings, SCHEMA_VERSION};
 use crate::facts::{unsupported_facts, SourceIndex};
-use crate::generate::{Generation, GenerateError, GenerationSettings, Generator, StopReason};
+use crate::generate::{GenerateError, Generation, GenerationSettings, Generator, StopReason};
 use crate::ingest::{Document, ParagraphKind};
 use crate::model::template::ChatMessage;
 use crate::prompts::{PromptError, PromptSet};
@@ -50,7 +50,10 @@ impl Default for BriefOptions {
     fn default() -> Self {
         Self {
             context_budget: 1800,
-            settings: GenerationSettings { max_new_tokens: 400, ..GenerationSettings::default() },
+            settings: GenerationSettings {
+                max_new_tokens: 400,
+                ..GenerationSettings::default()
+            },
             notes_max_tokens: 256,
             quotes: false,
         }
@@ -60,10 +63,18 @@ impl Default for BriefOptions {
 /// Where a brief's stages are, for a progress display.
 #[derive(Debug, Clone)]
 pub enum Stage {
-    Notes { part: usize, parts: usize },
-    Brief { attempt: usize },
+    Notes {
+        part: usize,
+        parts: usize,
+    },
+    Brief {
+        attempt: usize,
+    },
     /// A translation has reached paragraph `paragraph` of `paragraphs`.
-    Translate { paragraph: usize, paragraphs: usize },
+    Translate {
+        paragraph: usize,
+        paragraphs: usize,
+    },
 }
 
 /// What the pipeline reports as it goes.
@@ -129,17 +140,32 @@ struct Briefer<'a> {
 }
 
 impl Briefer<'_> {
-    fn ask(&mut self, system: &str, user: &str, max_new_tokens: usize) -> Result<Generation, PipelineError> {
+    fn ask(
+        &mut self,
+        system: &str,
+        user: &str,
+        max_new_tokens: usize,
+    ) -> Result<Generation, PipelineError> {
         let messages = [ChatMessage::system(system), ChatMessage::user(user)];
-        let settings = GenerationSettings { max_new_tokens, ..self.options.settings.clone() };
+        let settings = GenerationSettings {
+            max_new_tokens,
+            ..self.options.settings.clone()
+        };
         let on_event = &mut *self.on_event;
-        let generation = self.generator.generate(&messages, &settings, &mut |p| on_event(PipelineEvent::Generation(p)))?;
+        let generation = self.generator.generate(&messages, &settings, &mut |p| {
+            on_event(PipelineEvent::Generation(p))
+        })?;
         self.totals.add(&generation);
         Ok(generation)
     }
 
     /// English notes on one chunk, asked again once if they are not English.
-    fn notes(&mut self, text: &str, part: usize, parts: usize) -> Result<Vec<String>, PipelineError> {
+    fn notes(
+        &mut self,
+        text: &str,
+        part: usize,
+        parts: usize,
+    ) -> Result<Vec<String>, PipelineError> {
         (self.on_event)(PipelineEvent::Stage(Stage::Notes { part, parts }));
         let system = self.prompts.render("notes.system", context! {})?;
         let mut notes = Vec::new();
@@ -152,13 +178,19 @@ impl Briefer<'_> {
             notes = bullets(&generation.text);
             if notes.is_empty() && !generation.text.trim().is_empty() {
                 // A model that ignored the bullet format still wrote notes.
-                notes = vec![generation.text.split_whitespace().collect::<Vec<_>>().join(" ")];
+                notes = vec![generation
+                    .text
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")];
             }
             if notes.iter().all(|n| is_english(n)) {
                 return Ok(notes);
             }
         }
-        self.warnings.push(format!("the notes on part {part} of {parts} are not entirely in English"));
+        self.warnings.push(format!(
+            "the notes on part {part} of {parts} are not entirely in English"
+        ));
         Ok(notes.into_iter().filter(|n| is_english(n)).collect())
     }
 
@@ -166,13 +198,24 @@ impl Briefer<'_> {
     fn notes_for(&mut self, pieces: &[Piece]) -> Result<(String, usize), PipelineError> {
         let chunks = {
             let generator = &*self.generator;
-            chunk(pieces, self.options.context_budget, &|t| generator.count_tokens(t))
+            chunk(pieces, self.options.context_budget, &|t| {
+                generator.count_tokens(t)
+            })
         };
         let parts = chunks.len();
         let mut sections = Vec::with_capacity(parts);
         for (i, c) in chunks.iter().enumerate() {
             let notes = self.notes(&c.text, i + 1, parts)?;
-            sections.push(format!("Part {} of {}:\n{}", i + 1, parts, notes.iter().map(|n| format!("- {n}")).collect::<Vec<_>>().join("\n")));
+            sections.push(format!(
+                "Part {} of {}:\n{}",
+                i + 1,
+                parts,
+                notes
+                    .iter()
+                    .map(|n| format!("- {n}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
         }
         let notes = sections.join("\n\n");
         if self.generator.count_tokens(&notes) <= self.options.context_budget || parts <= 1 {
@@ -182,7 +225,11 @@ impl Briefer<'_> {
         let note_pieces: Vec<Piece> = sections
             .into_iter()
             .enumerate()
-            .map(|(i, text)| Piece { paragraph: i + 1, is_heading: false, text })
+            .map(|(i, text)| Piece {
+                paragraph: i + 1,
+                is_heading: false,
+                text,
+            })
             .collect();
         let saved_language = std::mem::replace(&mut self.language, "English".to_string());
         let result = self.notes_for(&note_pieces);
@@ -193,7 +240,12 @@ impl Briefer<'_> {
 
     /// Reduce: the brief itself, asked again once when it is not English and
     /// once when it states facts the source does not have.
-    fn brief(&mut self, document: Option<&str>, notes: Option<&str>, source: &SourceIndex) -> Result<ParsedBrief, PipelineError> {
+    fn brief(
+        &mut self,
+        document: Option<&str>,
+        notes: Option<&str>,
+        source: &SourceIndex,
+    ) -> Result<ParsedBrief, PipelineError> {
         let system = self.prompts.render("brief.system", context! {})?;
         let mut strict = false;
         let mut unsupported: Vec<String> = Vec::new();
@@ -207,21 +259,41 @@ impl Briefer<'_> {
             let generation = self.ask(&system, &user, self.options.settings.max_new_tokens)?;
             parsed = parse_brief_answer(&generation.text);
             if generation.stop == StopReason::TokenCap && attempt == 3 {
-                self.warnings.push("the model's answer reached the token limit and may be cut short".into());
+                self.warnings
+                    .push("the model's answer reached the token limit and may be cut short".into());
             }
             let not_english = !(is_english(&parsed.title)
                 && is_english(&parsed.summary)
                 && parsed.key_points.iter().all(|p| is_english(p)));
             // Citation marks are paragraph numbers, not facts of the document.
-            let text = format!("{}\n{}\n{}", parsed.title, parsed.summary, parsed.key_points.join("\n"));
-            let text = text.lines().map(|l| ground::split_citations(l).0).collect::<Vec<_>>().join("\n");
-            let facts: Vec<String> = unsupported_facts(&text, source).into_iter().map(|f| f.text).collect();
-            if attempt == 3 || (!not_english && facts.is_empty()) || (strict && not_english && facts.is_empty() && attempt == 2) {
+            let text = format!(
+                "{}\n{}\n{}",
+                parsed.title,
+                parsed.summary,
+                parsed.key_points.join("\n")
+            );
+            let text = text
+                .lines()
+                .map(|l| ground::split_citations(l).0)
+                .collect::<Vec<_>>()
+                .join("\n");
+            let facts: Vec<String> = unsupported_facts(&text, source)
+                .into_iter()
+                .map(|f| f.text)
+                .collect();
+            if attempt == 3
+                || (!not_english && facts.is_empty())
+                || (strict && not_english && facts.is_empty() && attempt == 2)
+            {
                 if not_english {
-                    self.warnings.push("parts of the brief are not in English".into());
+                    self.warnings
+                        .push("parts of the brief are not in English".into());
                 }
                 if !facts.is_empty() {
-                    self.warnings.push(format!("facts not found in the source: {}", facts.join(", ")));
+                    self.warnings.push(format!(
+                        "facts not found in the source: {}",
+                        facts.join(", ")
+                    ));
                 }
                 break;
             }
@@ -245,15 +317,32 @@ pub fn brief_document(
     let pieces: Vec<Piece> = doc
         .paragraphs
         .iter()
-        .map(|p| Piece { paragraph: p.id, is_heading: p.kind == ParagraphKind::Heading, text: format!("[¶{}] {}", p.id, p.text) })
+        .map(|p| Piece {
+            paragraph: p.id,
+            is_heading: p.kind == ParagraphKind::Heading,
+            text: format!("[¶{}] {}", p.id, p.text),
+        })
         .collect();
     if pieces.iter().all(|p| p.text.trim().is_empty()) {
-        return Err(PipelineError::EmptyDocument { source_path: doc.source.clone() });
+        return Err(PipelineError::EmptyDocument {
+            source_path: doc.source.clone(),
+        });
     }
     // The model reads numbered paragraphs so that it can cite them.
-    let numbered = pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n\n");
+    let numbered = pieces
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
     let body = doc.body_text();
-    let source = SourceIndex::new(&format!("{body}\n{}", doc.footnotes.iter().map(|f| f.text.as_str()).collect::<Vec<_>>().join("\n")));
+    let source = SourceIndex::new(&format!(
+        "{body}\n{}",
+        doc.footnotes
+            .iter()
+            .map(|f| f.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    ));
     let body_tokens = generator.count_tokens(&numbered);
     let language = doc.language.language.english_name().to_string();
     let mut warnings = Vec::new();
@@ -264,7 +353,15 @@ pub fn brief_document(
             doc.language.confidence * 100.0
         ));
     }
-    let mut briefer = Briefer { generator, prompts, options, language, totals: Totals::default(), warnings, on_event };
+    let mut briefer = Briefer {
+        generator,
+        prompts,
+        options,
+        language,
+        totals: Totals::default(),
+        warnings,
+        on_event,
+    };
     let (parsed, chunks) = if body_tokens <= options.context_budget {
         (briefer.brief(Some(&numbered), None, &source)?, 1)
     } else {
@@ -274,36 +371,68 @@ pub fn brief_document(
     let mut warnings = briefer.warnings;
     // Citations are checked against the paragraphs, then taken out of the text.
     let grounder = ground::Grounder::new(doc);
-    let cited: Vec<(String, Vec<usize>)> = parsed.key_points.iter().map(|p| ground::split_citations(p)).collect();
-    let texts = dedupe_points(cited.iter().map(|(t, _)| t.clone()).filter(|t| !t.is_empty()).collect());
+    let cited: Vec<(String, Vec<usize>)> = parsed
+        .key_points
+        .iter()
+        .map(|p| ground::split_citations(p))
+        .collect();
+    let texts = dedupe_points(
+        cited
+            .iter()
+            .map(|(t, _)| t.clone())
+            .filter(|t| !t.is_empty())
+            .collect(),
+    );
     // A key point still not in English after the retry is left out: the brief
     // promises English, and says what it dropped.
-    let (texts, foreign): (Vec<String>, Vec<String>) = texts.into_iter().partition(|t| is_english(t));
+    let (texts, foreign): (Vec<String>, Vec<String>) =
+        texts.into_iter().partition(|t| is_english(t));
     if !foreign.is_empty() {
-        warnings.push(format!("{} key point(s) not in English were left out", foreign.len()));
+        warnings.push(format!(
+            "{} key point(s) not in English were left out",
+            foreign.len()
+        ));
     }
     let mut key_points = Vec::new();
     let mut key_point_sources = Vec::new();
     for text in texts {
-        let ids = cited.iter().find(|(t, _)| *t == text).map(|(_, ids)| ids.clone()).unwrap_or_default();
+        let ids = cited
+            .iter()
+            .find(|(t, _)| *t == text)
+            .map(|(_, ids)| ids.clone())
+            .unwrap_or_default();
         key_point_sources.push(grounder.ground(&text, &ids));
         key_points.push(text);
     }
     if key_points.len() > *KEY_POINTS.end() {
-        warnings.push(format!("the model gave {} key points; the first {} are kept", key_points.len(), KEY_POINTS.end()));
+        warnings.push(format!(
+            "the model gave {} key points; the first {} are kept",
+            key_points.len(),
+            KEY_POINTS.end()
+        ));
         key_points.truncate(*KEY_POINTS.end());
         key_point_sources.truncate(*KEY_POINTS.end());
     }
     let ungrounded = key_point_sources.iter().filter(|s| !s.grounded).count();
     if ungrounded > 0 {
-        warnings.push(format!("{ungrounded} key point(s) have no supporting source paragraph"));
+        warnings.push(format!(
+            "{ungrounded} key point(s) have no supporting source paragraph"
+        ));
     }
     if key_points.len() < *KEY_POINTS.start() {
-        warnings.push(format!("only {} key points (expected at least {})", key_points.len(), KEY_POINTS.start()));
+        warnings.push(format!(
+            "only {} key points (expected at least {})",
+            key_points.len(),
+            KEY_POINTS.start()
+        ));
     }
     let summary_words = parsed.summary.split_whitespace().count();
     if !SUMMARY_WORDS.contains(&summary_words) {
-        warnings.push(format!("the summary has {summary_words} words (expected {}–{})", SUMMARY_WORDS.start(), SUMMARY_WORDS.end()));
+        warnings.push(format!(
+            "the summary has {summary_words} words (expected {}–{})",
+            SUMMARY_WORDS.start(),
+            SUMMARY_WORDS.end()
+        ));
     }
     if parsed.title.is_empty() {
         warnings.push("the model gave no title".into());
@@ -367,13 +496,21 @@ mod tests {
 
     fn run(generator: &mut ScriptedGenerator, doc: &Document, options: &BriefOptions) -> Brief {
         let prompts = PromptSet::builtin().unwrap();
-        let request = BriefRequest { id: "doc".into(), document: doc, model: ModelInfo::default(), load_seconds: 0.0 };
+        let request = BriefRequest {
+            id: "doc".into(),
+            document: doc,
+            model: ModelInfo::default(),
+            load_seconds: 0.0,
+        };
         brief_document(generator, &prompts, &request, options, &mut |_| {}).unwrap()
     }
 
     #[test]
     fn a_short_document_is_briefed_in_one_call_naming_its_language() {
-        let mut g = ScriptedGenerator { brief: vec![GOOD.into()], ..Default::default() };
+        let mut g = ScriptedGenerator {
+            brief: vec![GOOD.into()],
+            ..Default::default()
+        };
         let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
         assert_eq!(g.calls.len(), 1);
         assert!(g.calls[0][1].content.contains("written in Swedish"));
@@ -394,15 +531,30 @@ mod tests {
             text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
         }
         text.push_str("Konklusion. Samarbejdet med Tunesien og Jordan fortsætter efter 2013.\n");
-        let notes: Vec<String> = (1..=10).map(|i| format!("- Note {i} on the work of the government.")).collect();
-        let mut g = ScriptedGenerator { brief: vec![GOOD.into()], notes, ..Default::default() };
-        let options = BriefOptions { context_budget: 256, ..BriefOptions::default() };
+        let notes: Vec<String> = (1..=10)
+            .map(|i| format!("- Note {i} on the work of the government."))
+            .collect();
+        let mut g = ScriptedGenerator {
+            brief: vec![GOOD.into()],
+            notes,
+            ..Default::default()
+        };
+        let options = BriefOptions {
+            context_budget: 256,
+            ..BriefOptions::default()
+        };
         let brief = run(&mut g, &document(&text), &options);
-        let note_calls: Vec<_> = g.calls.iter().filter(|c| c[1].content.contains("\nPART ")).collect();
+        let note_calls: Vec<_> = g
+            .calls
+            .iter()
+            .filter(|c| c[1].content.contains("\nPART "))
+            .collect();
         assert!(note_calls.len() >= 2, "{} note calls", note_calls.len());
         assert_eq!(brief.generation.chunks, note_calls.len());
         // The last part read holds the conclusion, and the reduce prompt holds every part's notes.
-        assert!(note_calls.last().unwrap()[1].content.contains("Tunesien og Jordan"));
+        assert!(note_calls.last().unwrap()[1]
+            .content
+            .contains("Tunesien og Jordan"));
         let reduce = &g.calls.last().unwrap()[1].content;
         assert!(reduce.contains("NOTES:") && !reduce.contains("DOCUMENT:"));
         assert!(reduce.contains(&format!("Part {0} of {0}:", note_calls.len())));
@@ -412,31 +564,57 @@ mod tests {
     fn a_non_english_brief_is_asked_again_strictly_then_warned() {
         let swedish = "TITLE: Rådets slutsatser\nSUMMARY: Sverige stöder de föreslagna rådsslutsatserna om integration och samarbete mellan medlemsstaterna.\n\
             KEY POINTS:\n- Sverige stöder de föreslagna slutsatserna om integrationen.\n- Mötet hölls i Potsdam den 10-11 maj med ministrarna.\n- Principerna antogs av rådet i november 2004.";
-        let mut g = ScriptedGenerator { brief: vec![swedish.into()], ..Default::default() };
+        let mut g = ScriptedGenerator {
+            brief: vec![swedish.into()],
+            ..Default::default()
+        };
         let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
         assert!(g.calls.len() >= 2);
         assert!(g.calls[1][1].content.contains("not entirely in English"));
-        assert!(brief.warnings.iter().any(|w| w.contains("not in English")), "{:?}", brief.warnings);
+        assert!(
+            brief.warnings.iter().any(|w| w.contains("not in English")),
+            "{:?}",
+            brief.warnings
+        );
     }
 
     #[test]
     fn an_invented_fact_is_named_in_a_second_request_and_fixed() {
-        let invented = GOOD.replace("in November 2004", "in November 2019 by Minister Lars Eriksson");
-        let mut g = ScriptedGenerator { brief: vec![invented, GOOD.into()], ..Default::default() };
+        let invented = GOOD.replace(
+            "in November 2004",
+            "in November 2019 by Minister Lars Eriksson",
+        );
+        let mut g = ScriptedGenerator {
+            brief: vec![invented, GOOD.into()],
+            ..Default::default()
+        };
         let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
         assert_eq!(g.calls.len(), 2);
         let retry = &g.calls[1][1].content;
-        assert!(retry.contains("2019") && retry.contains("Lars Eriksson"), "{retry}");
+        assert!(
+            retry.contains("2019") && retry.contains("Lars Eriksson"),
+            "{retry}"
+        );
         assert!(brief.key_points.iter().any(|p| p.contains("November 2004")));
-        assert!(!brief.warnings.iter().any(|w| w.contains("not found in the source")));
+        assert!(!brief
+            .warnings
+            .iter()
+            .any(|w| w.contains("not found in the source")));
     }
 
     #[test]
     fn a_persistent_invented_fact_is_kept_with_a_warning_naming_it() {
         let invented = GOOD.replace("in November 2004", "in November 2019");
-        let mut g = ScriptedGenerator { brief: vec![invented], ..Default::default() };
+        let mut g = ScriptedGenerator {
+            brief: vec![invented],
+            ..Default::default()
+        };
         let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
-        let warning = brief.warnings.iter().find(|w| w.contains("not found in the source")).expect("a warning");
+        let warning = brief
+            .warnings
+            .iter()
+            .find(|w| w.contains("not found in the source"))
+            .expect("a warning");
         assert!(warning.contains("2019"), "{warning}");
     }
 
@@ -445,9 +623,20 @@ mod tests {
         let mut doc = document(SWEDISH);
         doc.paragraphs.clear();
         let prompts = PromptSet::builtin().unwrap();
-        let request = BriefRequest { id: "d".into(), document: &doc, model: ModelInfo::default(), load_seconds: 0.0 };
+        let request = BriefRequest {
+            id: "d".into(),
+            document: &doc,
+            model: ModelInfo::default(),
+            load_seconds: 0.0,
+        };
         let mut g = ScriptedGenerator::default();
-        let err = brief_document(&mut g, &prompts, &request, &BriefOptions::default(), &mut |_| {});
+        let err = brief_document(
+            &mut g,
+            &prompts,
+            &request,
+            &BriefOptions::default(),
+            &mut |_| {},
+        );
         assert!(matches!(err, Err(PipelineError::EmptyDocument { .. })));
         assert!(g.calls.is_empty());
     }

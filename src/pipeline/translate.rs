@@ -46,7 +46,10 @@ impl Default for TranslateOptions {
             group_budget: 320,
             group_paragraphs: 6,
             part_budget: 240,
-            settings: GenerationSettings { max_new_tokens: 1024, ..GenerationSettings::default() },
+            settings: GenerationSettings {
+                max_new_tokens: 1024,
+                ..GenerationSettings::default()
+            },
         }
     }
 }
@@ -131,17 +134,57 @@ pub struct Translation {
 /// Official names whose English form a small model may not know; an entry
 /// joins a document's glossary when the document contains its stem.
 const KNOWN_TERMS: &[(&str, &str, &str)] = &[
-    ("Migrationsverk", "Migrationsverket", "the Swedish Migration Agency"),
-    ("Migrationsöverdomstol", "Migrationsöverdomstolen", "the Migration Court of Appeal"),
-    ("Udlændingestyrels", "Udlændingestyrelsen", "the Danish Immigration Service"),
-    ("Flygtningenævn", "Flygtningenævnet", "the Danish Refugee Appeals Board"),
-    ("Udlændinge- og Integrationsministeri", "Udlændinge- og Integrationsministeriet", "the Ministry of Immigration and Integration"),
-    ("Utlendingsdirektorat", "Utlendingsdirektoratet", "the Norwegian Directorate of Immigration (UDI)"),
-    ("Utlendingsnemnd", "Utlendingsnemnda", "the Norwegian Immigration Appeals Board (UNE)"),
-    ("FNs høykommissær for flyktninger", "FNs høykommissær for flyktninger", "the UN High Commissioner for Refugees"),
-    ("samlede strategi for migration og mobilitet", "den samlede strategi for migration og mobilitet", "the Global Approach to Migration and Mobility"),
+    (
+        "Migrationsverk",
+        "Migrationsverket",
+        "the Swedish Migration Agency",
+    ),
+    (
+        "Migrationsöverdomstol",
+        "Migrationsöverdomstolen",
+        "the Migration Court of Appeal",
+    ),
+    (
+        "Udlændingestyrels",
+        "Udlændingestyrelsen",
+        "the Danish Immigration Service",
+    ),
+    (
+        "Flygtningenævn",
+        "Flygtningenævnet",
+        "the Danish Refugee Appeals Board",
+    ),
+    (
+        "Udlændinge- og Integrationsministeri",
+        "Udlændinge- og Integrationsministeriet",
+        "the Ministry of Immigration and Integration",
+    ),
+    (
+        "Utlendingsdirektorat",
+        "Utlendingsdirektoratet",
+        "the Norwegian Directorate of Immigration (UDI)",
+    ),
+    (
+        "Utlendingsnemnd",
+        "Utlendingsnemnda",
+        "the Norwegian Immigration Appeals Board (UNE)",
+    ),
+    (
+        "FNs høykommissær for flyktninger",
+        "FNs høykommissær for flyktninger",
+        "the UN High Commissioner for Refugees",
+    ),
+    (
+        "samlede strategi for migration og mobilitet",
+        "den samlede strategi for migration og mobilitet",
+        "the Global Approach to Migration and Mobility",
+    ),
     ("SSMM", "SSMM", "GAMM"),
-    ("Europa-Parlament", "Europa-Parlamentet", "the European Parliament"),
+    (
+        "Europa-Parlament",
+        "Europa-Parlamentet",
+        "the European Parliament",
+    ),
 ];
 
 /// Glossary entries given in one prompt at most, to keep prompts short.
@@ -149,13 +192,20 @@ const GLOSSARY_LIMIT: usize = 16;
 /// Words of the previous translation given as context.
 const CONTEXT_WORDS: usize = 60;
 
-static ACRONYM: Lazy<Regex> = Lazy::new(|| Regex::new(r"\b\p{Lu}{2,8}\b").expect("acronym pattern"));
+static ACRONYM: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"\b\p{Lu}{2,8}\b").expect("acronym pattern"));
 
 /// Whether a paragraph is written in capitals (a shouted heading), whose
 /// words are no acronyms.
 fn is_all_caps(text: &str) -> bool {
-    let words: Vec<&str> = text.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 2).collect();
-    let shouted = words.iter().filter(|w| w.chars().all(char::is_uppercase)).count();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 2)
+        .collect();
+    let shouted = words
+        .iter()
+        .filter(|w| w.chars().all(char::is_uppercase))
+        .count();
     shouted >= 4 && shouted * 2 > words.len()
 }
 
@@ -180,7 +230,10 @@ impl Glossary {
         let mut entries = Vec::new();
         for (stem, source, english) in KNOWN_TERMS {
             if texts.clone().into_iter().any(|t| t.contains(stem)) {
-                entries.push(GlossaryEntry { source: source.to_string(), english: english.to_string() });
+                entries.push(GlossaryEntry {
+                    source: source.to_string(),
+                    english: english.to_string(),
+                });
             }
         }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -226,7 +279,9 @@ impl Glossary {
         }
         let mut new: Vec<&str> = english_acronyms
             .into_iter()
-            .filter(|a| !source_acronyms.contains(a) && !self.entries.iter().any(|e| e.english == *a))
+            .filter(|a| {
+                !source_acronyms.contains(a) && !self.entries.iter().any(|e| e.english == *a)
+            })
             .collect();
         new.dedup();
         if let ([acronym], [english]) = (gone.as_slice(), new.as_slice()) {
@@ -236,7 +291,10 @@ impl Glossary {
 
     fn adopt(&mut self, source: &str, english: &str) {
         self.pending.retain(|p| p != source);
-        self.entries.push(GlossaryEntry { source: source.to_string(), english: english.to_string() });
+        self.entries.push(GlossaryEntry {
+            source: source.to_string(),
+            english: english.to_string(),
+        });
     }
 }
 
@@ -244,7 +302,8 @@ impl Glossary {
 /// None when a number is missing, repeated, out of order or empty (the model
 /// merged or dropped paragraphs). A lone paragraph may come unnumbered.
 pub fn parse_numbered(answer: &str, count: usize) -> Option<Vec<String>> {
-    static MARK: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?:^|\s)\**\[(\d{1,3})\]\**:?").expect("marker pattern"));
+    static MARK: Lazy<Regex> =
+        Lazy::new(|| Regex::new(r"(?:^|\s)\**\[(\d{1,3})\]\**:?").expect("marker pattern"));
     let marks: Vec<(usize, usize, usize)> = MARK
         .captures_iter(answer)
         .filter_map(|c| {
@@ -252,7 +311,14 @@ pub fn parse_numbered(answer: &str, count: usize) -> Option<Vec<String>> {
             Some((c[1].parse().ok()?, whole.start(), whole.end()))
         })
         .collect();
-    let tidy = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").trim_matches('*').trim().to_string();
+    let tidy = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_matches('*')
+            .trim()
+            .to_string()
+    };
     if marks.is_empty() {
         let text = tidy(answer);
         return (count == 1 && !text.is_empty()).then_some(vec![text]);
@@ -297,7 +363,12 @@ pub fn check_translation(source: &str, english: &str, stop: StopReason) -> Vec<F
 }
 
 /// Words of the prompt that never belong in a translation.
-const PROMPT_PHRASES: &[&str] = &["paragraph in english", "reads in english:", "paragraphs to translate", "numbered translation"];
+const PROMPT_PHRASES: &[&str] = &[
+    "paragraph in english",
+    "reads in english:",
+    "paragraphs to translate",
+    "numbered translation",
+];
 
 /// Flag `result` when it copies the prompt or, for a source unlike the
 /// previous one, is the previous paragraph's English again (`previous`: its
@@ -305,7 +376,9 @@ const PROMPT_PHRASES: &[&str] = &["paragraph in english", "reads in english:", "
 fn mark_echo(result: &mut PartResult, previous: &str, same_source: bool) {
     let lower = result.english.to_lowercase();
     let copied_prompt = PROMPT_PHRASES.iter().any(|p| lower.contains(p));
-    let repeated = !same_source && !previous.is_empty() && last_words(&result.english, CONTEXT_WORDS) == previous;
+    let repeated = !same_source
+        && !previous.is_empty()
+        && last_words(&result.english, CONTEXT_WORDS) == previous;
     if (copied_prompt || repeated) && !result.flags.contains(&Flag::Echo) {
         result.flags.insert(0, Flag::Echo);
     }
@@ -339,24 +412,45 @@ struct PartResult {
 
 /// Split `paragraph` into parts of at most `budget` tokens at sentence ends
 /// (a single longer sentence stays whole: its answer cap grows with it).
-fn split_paragraph(index: usize, paragraph: &SourceParagraph, budget: usize, count: &dyn Fn(&str) -> usize) -> Vec<Part> {
+fn split_paragraph(
+    index: usize,
+    paragraph: &SourceParagraph,
+    budget: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> Vec<Part> {
     let tokens = count(paragraph.text);
     if tokens <= budget || paragraph.sentences.len() < 2 {
-        return vec![Part { paragraph: index, text: paragraph.text.trim().to_string(), tokens }];
+        return vec![Part {
+            paragraph: index,
+            text: paragraph.text.trim().to_string(),
+            tokens,
+        }];
     }
     let mut parts = Vec::new();
     let mut current = String::new();
     for sentence in paragraph.sentences {
-        let candidate = if current.is_empty() { sentence.trim().to_string() } else { format!("{current} {}", sentence.trim()) };
+        let candidate = if current.is_empty() {
+            sentence.trim().to_string()
+        } else {
+            format!("{current} {}", sentence.trim())
+        };
         if !current.is_empty() && count(&candidate) > budget {
             let text = std::mem::replace(&mut current, sentence.trim().to_string());
-            parts.push(Part { paragraph: index, tokens: count(&text), text });
+            parts.push(Part {
+                paragraph: index,
+                tokens: count(&text),
+                text,
+            });
         } else {
             current = candidate;
         }
     }
     if !current.is_empty() {
-        parts.push(Part { paragraph: index, tokens: count(&current), text: current });
+        parts.push(Part {
+            paragraph: index,
+            tokens: count(&current),
+            text: current,
+        });
     }
     parts
 }
@@ -385,7 +479,16 @@ fn group_parts(parts: &[Part], budget: usize, most: usize) -> Vec<std::ops::Rang
 /// asked again) only stops a model that repeats itself, before it wastes
 /// much time.
 fn answer_cap(parts: &[&Part], settings: &GenerationSettings, generous: bool) -> usize {
-    let wanted: usize = parts.iter().map(|p| if generous { p.tokens * 2 + 32 } else { p.tokens * 3 / 2 + 16 }).sum();
+    let wanted: usize = parts
+        .iter()
+        .map(|p| {
+            if generous {
+                p.tokens * 2 + 32
+            } else {
+                p.tokens * 3 / 2 + 16
+            }
+        })
+        .sum();
     wanted.min(settings.max_new_tokens.max(1))
 }
 
@@ -407,7 +510,13 @@ struct Translator<'a> {
 const GROUP_FAILURES_TO_GIVE_UP: usize = 2;
 
 impl Translator<'_> {
-    fn ask(&mut self, texts: &[&str], previous: &str, problems: &[String], max_new_tokens: usize) -> Result<Generation, PipelineError> {
+    fn ask(
+        &mut self,
+        texts: &[&str],
+        previous: &str,
+        problems: &[String],
+        max_new_tokens: usize,
+    ) -> Result<Generation, PipelineError> {
         let system = self.prompts.render("translate.system", context! {})?;
         let user = self.prompts.render(
             "translate.user",
@@ -421,9 +530,14 @@ impl Translator<'_> {
             },
         )?;
         let messages = [ChatMessage::system(&system), ChatMessage::user(&user)];
-        let settings = GenerationSettings { max_new_tokens, ..self.options.settings.clone() };
+        let settings = GenerationSettings {
+            max_new_tokens,
+            ..self.options.settings.clone()
+        };
         let on_event = &mut *self.on_event;
-        let generation = self.generator.generate(&messages, &settings, &mut |p| on_event(PipelineEvent::Generation(p)))?;
+        let generation = self.generator.generate(&messages, &settings, &mut |p| {
+            on_event(PipelineEvent::Generation(p))
+        })?;
         self.totals.add(&generation);
         tracing::debug!(
             paragraphs = texts.len(),
@@ -440,21 +554,36 @@ impl Translator<'_> {
     }
 
     /// One part on its own; `problems` names the faults of an earlier answer.
-    fn translate_one(&mut self, part: &Part, previous: &str, problems: &[Flag]) -> Result<PartResult, PipelineError> {
+    fn translate_one(
+        &mut self,
+        part: &Part,
+        previous: &str,
+        problems: &[Flag],
+    ) -> Result<PartResult, PipelineError> {
         let problems: Vec<String> = problems.iter().map(Flag::describe).collect();
         let cap = answer_cap(&[part], &self.options.settings, !problems.is_empty());
         let generation = self.ask(&[part.text.as_str()], previous, &problems, cap)?;
-        let english = parse_numbered(&generation.text, 1).map(|mut t| t.remove(0)).unwrap_or_default();
+        let english = parse_numbered(&generation.text, 1)
+            .map(|mut t| t.remove(0))
+            .unwrap_or_default();
         let flags = check_translation(&part.text, &english, generation.stop);
         Ok(PartResult { english, flags })
     }
 
     /// A group in one request, read back by number; one part at a time
     /// when the answer does not hold exactly one translation per part.
-    fn translate_group(&mut self, parts: &[Part], previous: &str) -> Result<Vec<PartResult>, PipelineError> {
+    fn translate_group(
+        &mut self,
+        parts: &[Part],
+        previous: &str,
+    ) -> Result<Vec<PartResult>, PipelineError> {
         if parts.len() > 1 && self.failed_groups < GROUP_FAILURES_TO_GIVE_UP {
             let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
-            let cap = answer_cap(&parts.iter().collect::<Vec<_>>(), &self.options.settings, false);
+            let cap = answer_cap(
+                &parts.iter().collect::<Vec<_>>(),
+                &self.options.settings,
+                false,
+            );
             let generation = self.ask(&texts, previous, &[], cap)?;
             if generation.stop != StopReason::TokenCap {
                 if let Some(answers) = parse_numbered(&generation.text, parts.len()) {
@@ -462,7 +591,10 @@ impl Translator<'_> {
                     return Ok(parts
                         .iter()
                         .zip(answers)
-                        .map(|(part, english)| PartResult { flags: check_translation(&part.text, &english, StopReason::EndOfTurn), english })
+                        .map(|(part, english)| PartResult {
+                            flags: check_translation(&part.text, &english, StopReason::EndOfTurn),
+                            english,
+                        })
                         .collect());
                 }
             }
@@ -479,7 +611,10 @@ impl Translator<'_> {
     }
 
     /// Every paragraph in English, in order, with the faults that remain.
-    fn translate(&mut self, paragraphs: &[SourceParagraph]) -> Result<Vec<PartResult>, PipelineError> {
+    fn translate(
+        &mut self,
+        paragraphs: &[SourceParagraph],
+    ) -> Result<Vec<PartResult>, PipelineError> {
         let parts: Vec<Part> = {
             let generator = &*self.generator;
             let count = |t: &str| generator.count_tokens(t);
@@ -492,7 +627,11 @@ impl Translator<'_> {
         };
         let mut done: Vec<PartResult> = Vec::with_capacity(parts.len());
         let mut previous = String::new();
-        for range in group_parts(&parts, self.options.group_budget, self.options.group_paragraphs) {
+        for range in group_parts(
+            &parts,
+            self.options.group_budget,
+            self.options.group_paragraphs,
+        ) {
             (self.on_event)(PipelineEvent::Stage(Stage::Translate {
                 paragraph: parts[range.start].paragraph + 1,
                 paragraphs: paragraphs.len(),
@@ -501,18 +640,30 @@ impl Translator<'_> {
             let results = self.translate_group(group, &previous)?;
             for (part, mut result) in group.iter().zip(results) {
                 // `done` holds every part before this one.
-                let same_source = done.len().checked_sub(1).and_then(|i| parts.get(i)).is_some_and(|p| p.text == part.text);
+                let same_source = done
+                    .len()
+                    .checked_sub(1)
+                    .and_then(|i| parts.get(i))
+                    .is_some_and(|p| p.text == part.text);
                 mark_echo(&mut result, &previous, same_source);
                 if !result.flags.is_empty() {
                     // Without the context, a model that copied it has nothing to copy.
-                    let context = if result.flags.contains(&Flag::Echo) { "" } else { previous.as_str() };
+                    let context = if result.flags.contains(&Flag::Echo) {
+                        ""
+                    } else {
+                        previous.as_str()
+                    };
                     let mut again = self.translate_one(part, context, &result.flags)?;
                     mark_echo(&mut again, &previous, same_source);
                     if badness(&again.flags) < badness(&result.flags) {
                         result = again;
                     }
                 }
-                if !result.flags.iter().any(|f| matches!(f, Flag::Empty | Flag::NotEnglish | Flag::Echo)) {
+                if !result
+                    .flags
+                    .iter()
+                    .any(|f| matches!(f, Flag::Empty | Flag::NotEnglish | Flag::Echo))
+                {
                     self.glossary.learn(&part.text, &result.english);
                 }
                 previous = last_words(&result.english, CONTEXT_WORDS);
@@ -575,7 +726,9 @@ pub fn translate_document(
     let start = Instant::now();
     let doc = request.document;
     if doc.paragraphs.iter().all(|p| p.text.trim().is_empty()) {
-        return Err(PipelineError::EmptyDocument { source_path: doc.source.clone() });
+        return Err(PipelineError::EmptyDocument {
+            source_path: doc.source.clone(),
+        });
     }
     let language = doc.language.language;
     let mut warnings = Vec::new();
@@ -586,8 +739,14 @@ pub fn translate_document(
             doc.language.confidence * 100.0
         ));
     }
-    let sources: Vec<SourceParagraph> =
-        doc.paragraphs.iter().map(|p| SourceParagraph { text: &p.text, sentences: &p.sentences }).collect();
+    let sources: Vec<SourceParagraph> = doc
+        .paragraphs
+        .iter()
+        .map(|p| SourceParagraph {
+            text: &p.text,
+            sentences: &p.sentences,
+        })
+        .collect();
     let glossary = Glossary::for_texts(doc.paragraphs.iter().map(|p| p.text.as_str()));
     let mut translator = Translator {
         generator,
@@ -604,11 +763,20 @@ pub fn translate_document(
         .paragraphs
         .iter()
         .zip(results)
-        .map(|(p, r)| TranslatedParagraph { id: p.id, kind: p.kind, source: p.text.clone(), english: r.english, flags: r.flags })
+        .map(|(p, r)| TranslatedParagraph {
+            id: p.id,
+            kind: p.kind,
+            source: p.text.clone(),
+            english: r.english,
+            flags: r.flags,
+        })
         .collect();
     let flagged = paragraphs.iter().filter(|p| !p.flags.is_empty()).count();
     if flagged > 0 {
-        warnings.push(format!("{flagged} of {} paragraphs are flagged; check them against the source", paragraphs.len()));
+        warnings.push(format!(
+            "{flagged} of {} paragraphs are flagged; check them against the source",
+            paragraphs.len()
+        ));
     }
     let totals = &translator.totals;
     Ok(Translation {
@@ -657,8 +825,14 @@ pub fn translate_lines(
     on_event: &mut dyn FnMut(PipelineEvent),
 ) -> Result<Vec<String>, PipelineError> {
     let sentences: Vec<Vec<String>> = lines.iter().map(|l| vec![l.clone()]).collect();
-    let sources: Vec<SourceParagraph> =
-        lines.iter().zip(&sentences).map(|(l, s)| SourceParagraph { text: l, sentences: s }).collect();
+    let sources: Vec<SourceParagraph> = lines
+        .iter()
+        .zip(&sentences)
+        .map(|(l, s)| SourceParagraph {
+            text: l,
+            sentences: s,
+        })
+        .collect();
     let mut translator = Translator {
         generator,
         prompts,
@@ -669,7 +843,11 @@ pub fn translate_lines(
         on_event,
         failed_groups: 0,
     };
-    Ok(translator.translate(&sources)?.into_iter().map(|r| r.english).collect())
+    Ok(translator
+        .translate(&sources)?
+        .into_iter()
+        .map(|r| r.english)
+        .collect())
 }
 
 /// The forms a translation is written in.
@@ -753,7 +931,9 @@ impl Translation {
                 ParagraphKind::Text => p.english.clone(),
             };
             // Consecutive list items form one list.
-            let tight = p.kind == ParagraphKind::ListItem && previous_kind == Some(ParagraphKind::ListItem) && !out.ends_with("\n\n");
+            let tight = p.kind == ParagraphKind::ListItem
+                && previous_kind == Some(ParagraphKind::ListItem)
+                && !out.ends_with("\n\n");
             if !out.is_empty() {
                 out.push_str(if tight { "\n" } else { "\n\n" });
             }
@@ -797,10 +977,23 @@ impl Translation {
             .paragraphs
             .iter()
             .filter(|p| !p.flags.is_empty())
-            .map(|p| format!("¶{}: {}", p.id, p.flags.iter().map(Flag::describe).collect::<Vec<_>>().join("; ")))
+            .map(|p| {
+                format!(
+                    "¶{}: {}",
+                    p.id,
+                    p.flags
+                        .iter()
+                        .map(Flag::describe)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            })
             .collect();
         if !flagged.is_empty() {
-            out.push_str(&format!("\nFlagged paragraphs (check against the source):\n{}\n", flagged.join("\n")));
+            out.push_str(&format!(
+                "\nFlagged paragraphs (check against the source):\n{}\n",
+                flagged.join("\n")
+            ));
         }
         out
     }
@@ -831,15 +1024,39 @@ impl crate::batch::DocumentTask for TranslateTask<'_> {
         document: &Document,
         on_event: &mut dyn FnMut(&PipelineEvent),
     ) -> Result<crate::batch::TaskOutput, String> {
-        let request = TranslateRequest { id: id.to_string(), document, model: self.model.clone(), load_seconds: self.load_seconds };
-        let translation = translate_document(self.generator.as_mut(), self.prompts, &request, &self.options, &mut |e| on_event(&e))
-            .map_err(|e| e.to_string())?;
-        let mut files = vec![(TranslationFormat::Json.file_name(id), translation.to_json().into_bytes())];
+        let request = TranslateRequest {
+            id: id.to_string(),
+            document,
+            model: self.model.clone(),
+            load_seconds: self.load_seconds,
+        };
+        let translation = translate_document(
+            self.generator.as_mut(),
+            self.prompts,
+            &request,
+            &self.options,
+            &mut |e| on_event(&e),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut files = vec![(
+            TranslationFormat::Json.file_name(id),
+            translation.to_json().into_bytes(),
+        )];
         if self.format != TranslationFormat::Json {
-            files.push((self.format.file_name(id), translation.render(self.format).into_bytes()));
+            files.push((
+                self.format.file_name(id),
+                translation.render(self.format).into_bytes(),
+            ));
         }
-        let flagged = translation.paragraphs.iter().filter(|p| !p.flags.is_empty()).count();
-        Ok(crate::batch::TaskOutput { files, warnings: flagged.max(translation.warnings.len()) })
+        let flagged = translation
+            .paragraphs
+            .iter()
+            .filter(|p| !p.flags.is_empty())
+            .count();
+        Ok(crate::batch::TaskOutput {
+            files,
+            warnings: flagged.max(translation.warnings.len()),
+        })
     }
 }
 
@@ -860,14 +1077,26 @@ mod tests {
         crate::ingest::ingest_bytes("doc.txt", text.as_bytes()).unwrap()
     }
 
-    fn run(generator: &mut ScriptedGenerator, doc: &Document, options: &TranslateOptions) -> Translation {
+    fn run(
+        generator: &mut ScriptedGenerator,
+        doc: &Document,
+        options: &TranslateOptions,
+    ) -> Translation {
         let prompts = PromptSet::builtin().unwrap();
-        let request = TranslateRequest { id: "doc".into(), document: doc, model: ModelInfo::default(), load_seconds: 0.0 };
+        let request = TranslateRequest {
+            id: "doc".into(),
+            document: doc,
+            model: ModelInfo::default(),
+            load_seconds: 0.0,
+        };
         translate_document(generator, &prompts, &request, options, &mut |_| {}).unwrap()
     }
 
     fn scripted(answers: &[&str]) -> ScriptedGenerator {
-        ScriptedGenerator { translations: answers.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+        ScriptedGenerator {
+            translations: answers.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     fn user_prompt(g: &ScriptedGenerator, call: usize) -> &str {
@@ -878,7 +1107,15 @@ mod tests {
     fn the_test_document_has_the_expected_shape() {
         let doc = document(DANISH);
         let kinds: Vec<ParagraphKind> = doc.paragraphs.iter().map(|p| p.kind).collect();
-        assert_eq!(kinds, vec![ParagraphKind::Heading, ParagraphKind::Text, ParagraphKind::Text, ParagraphKind::ListItem]);
+        assert_eq!(
+            kinds,
+            vec![
+                ParagraphKind::Heading,
+                ParagraphKind::Text,
+                ParagraphKind::Text,
+                ParagraphKind::ListItem
+            ]
+        );
     }
 
     #[test]
@@ -890,9 +1127,16 @@ mod tests {
         assert_eq!(t.paragraphs.len(), doc.paragraphs.len());
         let ids: Vec<usize> = t.paragraphs.iter().map(|p| p.id).collect();
         assert_eq!(ids, doc.paragraphs.iter().map(|p| p.id).collect::<Vec<_>>());
-        assert_eq!(t.paragraphs[1].english, "Under § 282, EUR 200 million was allocated to GAMM in 2012.");
+        assert_eq!(
+            t.paragraphs[1].english,
+            "Under § 282, EUR 200 million was allocated to GAMM in 2012."
+        );
         assert_eq!(t.paragraphs[3].kind, ParagraphKind::ListItem);
-        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()), "{:?}", t.paragraphs);
+        assert!(
+            t.paragraphs.iter().all(|p| p.flags.is_empty()),
+            "{:?}",
+            t.paragraphs
+        );
         assert!(t.warnings.is_empty(), "{:?}", t.warnings);
         // The prompt numbers the paragraphs, names the language and carries the glossary.
         let prompt = user_prompt(&g, 0);
@@ -902,23 +1146,45 @@ mod tests {
         assert!(prompt.contains("Give exactly 4 numbered translations."));
         let md = t.to_markdown();
         assert!(md.starts_with("# 1. INTRODUCTION\n\nUnder § 282"), "{md}");
-        assert!(md.contains("\n\n- Strengthen cooperation with six countries."), "{md}");
+        assert!(
+            md.contains("\n\n- Strengthen cooperation with six countries."),
+            "{md}"
+        );
         let json: serde_json::Value = serde_json::from_str(&t.to_json()).unwrap();
         assert_eq!(json["paragraphs"][3]["kind"], "list_item");
-        assert_eq!(json["paragraphs"][1]["source"], doc.paragraphs[1].text.as_str());
+        assert_eq!(
+            json["paragraphs"][1]["source"],
+            doc.paragraphs[1].text.as_str()
+        );
     }
 
     #[test]
     fn numbered_answers_are_read_back_and_merges_or_gaps_refused() {
-        assert_eq!(parse_numbered("[1] One.\n[2] Two\nlines.", 2), Some(vec!["One.".into(), "Two lines.".into()]));
-        assert_eq!(parse_numbered("Here you are:\n**[1]** One.\n**[2]**: Two.", 2), Some(vec!["One.".into(), "Two.".into()]));
-        assert_eq!(parse_numbered("[1] One. [2] Two.", 2), Some(vec!["One.".into(), "Two.".into()]));
+        assert_eq!(
+            parse_numbered("[1] One.\n[2] Two\nlines.", 2),
+            Some(vec!["One.".into(), "Two lines.".into()])
+        );
+        assert_eq!(
+            parse_numbered("Here you are:\n**[1]** One.\n**[2]**: Two.", 2),
+            Some(vec!["One.".into(), "Two.".into()])
+        );
+        assert_eq!(
+            parse_numbered("[1] One. [2] Two.", 2),
+            Some(vec!["One.".into(), "Two.".into()])
+        );
         assert_eq!(parse_numbered("[1] One and two.", 2), None, "merged");
         assert_eq!(parse_numbered("[1] One.\n[3] Three.", 2), None, "gap");
         assert_eq!(parse_numbered("[2] Two.\n[1] One.", 2), None, "order");
         assert_eq!(parse_numbered("[1] One.\n[2]", 2), None, "empty");
-        assert_eq!(parse_numbered("[1] One.\n[2] Two.\n[3] Three.", 2), None, "extra");
-        assert_eq!(parse_numbered("Just one.", 1), Some(vec!["Just one.".into()]));
+        assert_eq!(
+            parse_numbered("[1] One.\n[2] Two.\n[3] Three.", 2),
+            None,
+            "extra"
+        );
+        assert_eq!(
+            parse_numbered("Just one.", 1),
+            Some(vec!["Just one.".into()])
+        );
         assert_eq!(parse_numbered("Two. Unnumbered.", 2), None);
         assert_eq!(parse_numbered("  ", 1), None);
     }
@@ -938,30 +1204,61 @@ mod tests {
         assert_eq!(g.calls.len(), 5);
         assert!(user_prompt(&g, 1).contains("Give exactly 1 numbered translation."));
         assert_eq!(t.paragraphs.len(), 4);
-        assert_eq!(t.paragraphs[1].english, "Under § 282, EUR 200 million was allocated to GAMM in 2012.");
-        assert_eq!(t.paragraphs[2].english, "On 29 May 2012 the Council confirmed that GAMM is the framework.");
-        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()), "{:?}", t.paragraphs);
+        assert_eq!(
+            t.paragraphs[1].english,
+            "Under § 282, EUR 200 million was allocated to GAMM in 2012."
+        );
+        assert_eq!(
+            t.paragraphs[2].english,
+            "On 29 May 2012 the Council confirmed that GAMM is the framework."
+        );
+        assert!(
+            t.paragraphs.iter().all(|p| p.flags.is_empty()),
+            "{:?}",
+            t.paragraphs
+        );
         // Each one-by-one request carries the previous paragraph's translation.
-        assert!(user_prompt(&g, 3).contains("reads in English:\nUnder § 282"), "{}", user_prompt(&g, 3));
+        assert!(
+            user_prompt(&g, 3).contains("reads in English:\nUnder § 282"),
+            "{}",
+            user_prompt(&g, 3)
+        );
     }
 
     #[test]
     fn a_model_that_cannot_number_is_asked_one_paragraph_at_a_time() {
-        let text = (1..=8).map(|_| "Afsnittet handler om integration og samarbejde.").collect::<Vec<_>>().join("\n\n");
+        let text = (1..=8)
+            .map(|_| "Afsnittet handler om integration og samarbejde.")
+            .collect::<Vec<_>>()
+            .join("\n\n");
         let doc = document(&text);
         assert_eq!(doc.paragraphs.len(), 8);
         let mut g = scripted(&["The section is about integration and cooperation."]);
-        let options = TranslateOptions { group_paragraphs: 2, ..TranslateOptions::default() };
+        let options = TranslateOptions {
+            group_paragraphs: 2,
+            ..TranslateOptions::default()
+        };
         let t = run(&mut g, &doc, &options);
-        let grouped = g.calls.iter().filter(|c| c[1].content.contains("Give exactly 2 numbered")).count();
-        assert_eq!(grouped, GROUP_FAILURES_TO_GIVE_UP, "groups stop after {GROUP_FAILURES_TO_GIVE_UP} failures");
+        let grouped = g
+            .calls
+            .iter()
+            .filter(|c| c[1].content.contains("Give exactly 2 numbered"))
+            .count();
+        assert_eq!(
+            grouped, GROUP_FAILURES_TO_GIVE_UP,
+            "groups stop after {GROUP_FAILURES_TO_GIVE_UP} failures"
+        );
         assert_eq!(g.calls.len(), GROUP_FAILURES_TO_GIVE_UP + 8);
-        assert!(t.paragraphs.iter().all(|p| p.english == "The section is about integration and cooperation." && p.flags.is_empty()));
+        assert!(t.paragraphs.iter().all(|p| p.english
+            == "The section is about integration and cooperation."
+            && p.flags.is_empty()));
     }
 
     #[test]
     fn a_copied_previous_paragraph_or_prompt_is_asked_again_without_context() {
-        let doc = document("Regeringen vil handle hurtigt.\n\nRådet er enigt i det.\n\nKommissionen følger sagen.");
+        let doc = document(
+            "Regeringen vil handle hurtigt.\n\nRådet er enigt i det.\n\nKommissionen følger sagen.",
+        );
         let mut g = scripted(&[
             "[1] The government will act quickly.\n[2] The government will act quickly.\n[3] The second paragraph in English.",
             "The council agrees with it.",
@@ -970,11 +1267,24 @@ mod tests {
         let t = run(&mut g, &doc, &TranslateOptions::default());
         assert_eq!(g.calls.len(), 3);
         for retry in [user_prompt(&g, 1), user_prompt(&g, 2)] {
-            assert!(retry.contains("repeats the instructions or the previous paragraph"), "{retry}");
-            assert!(!retry.contains("reads in English"), "no context to copy: {retry}");
+            assert!(
+                retry.contains("repeats the instructions or the previous paragraph"),
+                "{retry}"
+            );
+            assert!(
+                !retry.contains("reads in English"),
+                "no context to copy: {retry}"
+            );
         }
         let english: Vec<&str> = t.paragraphs.iter().map(|p| p.english.as_str()).collect();
-        assert_eq!(english, vec!["The government will act quickly.", "The council agrees with it.", "The Commission is following the matter."]);
+        assert_eq!(
+            english,
+            vec![
+                "The government will act quickly.",
+                "The council agrees with it.",
+                "The Commission is following the matter."
+            ]
+        );
         assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()));
     }
 
@@ -982,11 +1292,17 @@ mod tests {
     fn a_dropped_section_number_is_asked_again_and_mended() {
         let doc = document(DANISH);
         let dropped = GOOD.replace("Under § 282, ", "Under the rules, ");
-        let mut g = scripted(&[&dropped, "Under § 282, EUR 200 million was allocated to GAMM in 2012."]);
+        let mut g = scripted(&[
+            &dropped,
+            "Under § 282, EUR 200 million was allocated to GAMM in 2012.",
+        ]);
         let t = run(&mut g, &doc, &TranslateOptions::default());
         assert_eq!(g.calls.len(), 2);
         let retry = user_prompt(&g, 1);
-        assert!(retry.contains("the source's 282 missing or changed"), "{retry}");
+        assert!(
+            retry.contains("the source's 282 missing or changed"),
+            "{retry}"
+        );
         assert!(retry.contains("[1] I henhold til § 282"), "{retry}");
         assert!(t.paragraphs[1].english.contains("§ 282"));
         assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()));
@@ -996,28 +1312,55 @@ mod tests {
     fn a_changed_year_that_stays_changed_is_flagged_not_dropped() {
         let doc = document(DANISH);
         let changed = GOOD.replace("On 29 May 2012", "On 29 May 2013");
-        let mut g = scripted(&[&changed, "On 29 May 2013 the Council confirmed that GAMM is the framework."]);
+        let mut g = scripted(&[
+            &changed,
+            "On 29 May 2013 the Council confirmed that GAMM is the framework.",
+        ]);
         let t = run(&mut g, &doc, &TranslateOptions::default());
         assert_eq!(g.calls.len(), 2, "one retry only");
         let flags = &t.paragraphs[2].flags;
-        assert!(flags.contains(&Flag::MissingNumbers { numbers: vec!["2012".into()] }), "{flags:?}");
+        assert!(
+            flags.contains(&Flag::MissingNumbers {
+                numbers: vec!["2012".into()]
+            }),
+            "{flags:?}"
+        );
         assert!(t.paragraphs[2].english.contains("2013"), "the text is kept");
-        assert!(t.warnings.iter().any(|w| w.contains("1 of 4 paragraphs are flagged")), "{:?}", t.warnings);
+        assert!(
+            t.warnings
+                .iter()
+                .any(|w| w.contains("1 of 4 paragraphs are flagged")),
+            "{:?}",
+            t.warnings
+        );
         let md = t.to_markdown();
-        assert!(md.contains(&format!("> ⚠ ¶{}: the source's 2012 missing or changed", t.paragraphs[2].id)), "{md}");
+        assert!(
+            md.contains(&format!(
+                "> ⚠ ¶{}: the source's 2012 missing or changed",
+                t.paragraphs[2].id
+            )),
+            "{md}"
+        );
         assert!(t.to_text().contains("Flagged paragraphs"));
     }
 
     #[test]
     fn an_answer_cut_at_the_token_cap_is_retried_then_flagged() {
         let doc = document("Regeringen vil styrke samarbejdet med de nordiske lande om asyl.");
-        let looping = format!("The government will {}", "strengthen cooperation ".repeat(60));
+        let looping = format!(
+            "The government will {}",
+            "strengthen cooperation ".repeat(60)
+        );
         let mut g = scripted(&[&looping]);
         let t = run(&mut g, &doc, &TranslateOptions::default());
         assert_eq!(g.calls.len(), 2, "asked again once");
         assert!(user_prompt(&g, 1).contains("cut off at the length limit"));
         assert_eq!(t.paragraphs.len(), 1);
-        assert!(t.paragraphs[0].flags.contains(&Flag::TokenCap), "{:?}", t.paragraphs[0].flags);
+        assert!(
+            t.paragraphs[0].flags.contains(&Flag::TokenCap),
+            "{:?}",
+            t.paragraphs[0].flags
+        );
         assert!(!t.paragraphs[0].english.is_empty());
     }
 
@@ -1025,34 +1368,69 @@ mod tests {
     fn a_group_cut_at_the_cap_goes_one_by_one() {
         let doc = document(DANISH);
         let long = format!("{GOOD} {}", "and so on ".repeat(200));
-        let mut g = scripted(&[&long, "1. INTRODUCTION", "Under § 282, EUR 200 million was allocated to GAMM in 2012.",
-            "On 29 May 2012 the Council confirmed that GAMM is the framework.", "Strengthen cooperation with six countries."]);
+        let mut g = scripted(&[
+            &long,
+            "1. INTRODUCTION",
+            "Under § 282, EUR 200 million was allocated to GAMM in 2012.",
+            "On 29 May 2012 the Council confirmed that GAMM is the framework.",
+            "Strengthen cooperation with six countries.",
+        ]);
         let t = run(&mut g, &doc, &TranslateOptions::default());
         assert_eq!(g.calls.len(), 5);
-        assert!(t.paragraphs.iter().all(|p| p.flags.is_empty()), "{:?}", t.paragraphs);
+        assert!(
+            t.paragraphs.iter().all(|p| p.flags.is_empty()),
+            "{:?}",
+            t.paragraphs
+        );
     }
 
     #[test]
     fn a_long_paragraph_is_split_at_sentences_and_joined_again() {
-        let sentence = |i: usize| format!("Sætning nummer {i} handler om migration og mobilitet i EU.");
+        let sentence =
+            |i: usize| format!("Sætning nummer {i} handler om migration og mobilitet i EU.");
         let text: String = (1..=12).map(sentence).collect::<Vec<_>>().join(" ");
         let doc = document(&text);
         assert_eq!(doc.paragraphs.len(), 1);
-        let options = TranslateOptions { part_budget: 30, group_paragraphs: 1, ..TranslateOptions::default() };
+        let options = TranslateOptions {
+            part_budget: 30,
+            group_paragraphs: 1,
+            ..TranslateOptions::default()
+        };
         let answers: Vec<String> = (0..4)
-            .map(|k| (1..=3).map(|j| format!("Sentence number {} is about migration and mobility in the EU.", k * 3 + j)).collect::<Vec<_>>().join(" "))
+            .map(|k| {
+                (1..=3)
+                    .map(|j| {
+                        format!(
+                            "Sentence number {} is about migration and mobility in the EU.",
+                            k * 3 + j
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
-        let mut g = ScriptedGenerator { translations: answers.clone(), ..Default::default() };
+        let mut g = ScriptedGenerator {
+            translations: answers.clone(),
+            ..Default::default()
+        };
         let t = run(&mut g, &doc, &options);
         assert_eq!(g.calls.len(), 4, "{} calls", g.calls.len());
         assert_eq!(t.paragraphs.len(), 1);
         assert_eq!(t.paragraphs[0].english, answers.join(" "));
-        assert!(t.paragraphs[0].flags.is_empty(), "{:?}", t.paragraphs[0].flags);
+        assert!(
+            t.paragraphs[0].flags.is_empty(),
+            "{:?}",
+            t.paragraphs[0].flags
+        );
     }
 
     #[test]
     fn groups_respect_the_budget_and_paragraph_count() {
-        let part = |tokens| Part { paragraph: 0, text: String::new(), tokens };
+        let part = |tokens| Part {
+            paragraph: 0,
+            text: String::new(),
+            tokens,
+        };
         let parts: Vec<Part> = [5, 5, 5, 20, 1, 1, 1].into_iter().map(part).collect();
         assert_eq!(group_parts(&parts, 16, 10), vec![0..3, 3..4, 4..7]);
         assert_eq!(group_parts(&parts, 100, 2), vec![0..2, 2..4, 4..6, 6..7]);
@@ -1061,12 +1439,28 @@ mod tests {
 
     #[test]
     fn the_glossary_holds_known_names_and_learns_recurring_acronyms() {
-        let texts = ["Migrationsverket och FRONTEX samarbetar.", "FRONTEX och EASO.", "EASO igen.", "RAPPORT FRA KOMMISSIONEN TIL RÅDET", "RAPPORT FRA RÅDET TIL KOMMISSIONEN"];
+        let texts = [
+            "Migrationsverket och FRONTEX samarbetar.",
+            "FRONTEX och EASO.",
+            "EASO igen.",
+            "RAPPORT FRA KOMMISSIONEN TIL RÅDET",
+            "RAPPORT FRA RÅDET TIL KOMMISSIONEN",
+        ];
         let mut glossary = Glossary::for_texts(texts.iter().copied());
-        assert_eq!(glossary.entries()[0].english, "the Swedish Migration Agency");
-        assert_eq!(glossary.pending, vec!["FRONTEX", "EASO"], "capital headings are no acronyms");
+        assert_eq!(
+            glossary.entries()[0].english,
+            "the Swedish Migration Agency"
+        );
+        assert_eq!(
+            glossary.pending,
+            vec!["FRONTEX", "EASO"],
+            "capital headings are no acronyms"
+        );
         glossary.learn("FRONTEX och EASO.", "FRONTEX and the EUAA.");
-        let learned: Vec<(&str, &str)> = glossary.entries()[1..].iter().map(|e| (e.source.as_str(), e.english.as_str())).collect();
+        let learned: Vec<(&str, &str)> = glossary.entries()[1..]
+            .iter()
+            .map(|e| (e.source.as_str(), e.english.as_str()))
+            .collect();
         assert_eq!(learned, vec![("FRONTEX", "FRONTEX"), ("EASO", "EUAA")]);
         assert!(glossary.pending.is_empty());
     }
@@ -1074,32 +1468,90 @@ mod tests {
     #[test]
     fn check_translation_names_each_fault() {
         let source = "I 2012 blev 90 projekter støttet.";
-        assert!(check_translation(source, "In 2012, 90 projects were supported.", StopReason::EndOfTurn).is_empty());
+        assert!(check_translation(
+            source,
+            "In 2012, 90 projects were supported.",
+            StopReason::EndOfTurn
+        )
+        .is_empty());
         assert_eq!(
-            check_translation(source, "In 2012, 95 projects were supported.", StopReason::EndOfTurn),
-            vec![Flag::MissingNumbers { numbers: vec!["90".into()] }, Flag::AddedNumbers { numbers: vec!["95".into()] }]
+            check_translation(
+                source,
+                "In 2012, 95 projects were supported.",
+                StopReason::EndOfTurn
+            ),
+            vec![
+                Flag::MissingNumbers {
+                    numbers: vec!["90".into()]
+                },
+                Flag::AddedNumbers {
+                    numbers: vec!["95".into()]
+                }
+            ]
         );
-        assert_eq!(check_translation(source, "I 2012 blev 90 projekter støttet af regeringen.", StopReason::EndOfTurn), vec![Flag::NotEnglish]);
-        assert_eq!(check_translation(source, " ", StopReason::EndOfTurn), vec![Flag::Empty]);
-        assert_eq!(check_translation(source, "In 2012, 90 projects were supported by the government and the", StopReason::TokenCap), vec![Flag::TokenCap]);
+        assert_eq!(
+            check_translation(
+                source,
+                "I 2012 blev 90 projekter støttet af regeringen.",
+                StopReason::EndOfTurn
+            ),
+            vec![Flag::NotEnglish]
+        );
+        assert_eq!(
+            check_translation(source, " ", StopReason::EndOfTurn),
+            vec![Flag::Empty]
+        );
+        assert_eq!(
+            check_translation(
+                source,
+                "In 2012, 90 projects were supported by the government and the",
+                StopReason::TokenCap
+            ),
+            vec![Flag::TokenCap]
+        );
     }
 
     #[test]
     fn lines_come_back_one_for_one() {
-        let lines: Vec<String> = ["Hej världen, sa hon i går.", "Det regnar i Stockholm idag."].iter().map(|s| s.to_string()).collect();
-        let mut g = scripted(&["[1] Hello world, she said yesterday.\n[2] It is raining in Stockholm today."]);
+        let lines: Vec<String> = ["Hej världen, sa hon i går.", "Det regnar i Stockholm idag."]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut g = scripted(&[
+            "[1] Hello world, she said yesterday.\n[2] It is raining in Stockholm today.",
+        ]);
         let prompts = PromptSet::builtin().unwrap();
-        let english = translate_lines(&mut g, &prompts, Language::Swedish, &lines, &TranslateOptions::default(), &mut |_| {}).unwrap();
-        assert_eq!(english, vec!["Hello world, she said yesterday.", "It is raining in Stockholm today."]);
+        let english = translate_lines(
+            &mut g,
+            &prompts,
+            Language::Swedish,
+            &lines,
+            &TranslateOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            english,
+            vec![
+                "Hello world, she said yesterday.",
+                "It is raining in Stockholm today."
+            ]
+        );
         assert!(user_prompt(&g, 0).contains("Swedish paragraphs"));
     }
 
     #[test]
     fn formats_parse_and_name_their_files() {
         assert_eq!("md".parse::<TranslationFormat>(), Ok(TranslationFormat::Md));
-        assert_eq!("TXT".parse::<TranslationFormat>(), Ok(TranslationFormat::Txt));
+        assert_eq!(
+            "TXT".parse::<TranslationFormat>(),
+            Ok(TranslationFormat::Txt)
+        );
         assert!("pdf".parse::<TranslationFormat>().is_err());
-        assert_eq!((TranslationFormat::Md.outputs())("a"), vec!["a.en.json", "a.en.md"]);
+        assert_eq!(
+            (TranslationFormat::Md.outputs())("a"),
+            vec!["a.en.json", "a.en.md"]
+        );
         assert_eq!((TranslationFormat::Json.outputs())("a"), vec!["a.en.json"]);
     }
 }

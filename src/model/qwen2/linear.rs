@@ -24,7 +24,10 @@ pub struct QLinear {
 
 impl QLinear {
     pub fn new(weight: Arc<QTensor>) -> Self {
-        Self { matmul: QMatMul::QTensor(weight.clone()), weight }
+        Self {
+            matmul: QMatMul::QTensor(weight.clone()),
+            weight,
+        }
     }
 
     /// `x` (…, k) times the weight (n, k) transposed: (…, n).
@@ -32,7 +35,8 @@ impl QLinear {
         let (n, k) = self.weight.shape().dims2()?;
         let rows = x.elem_count() / k.max(1);
         let dtype = self.weight.dtype();
-        let own_kernel = (dtype == GgmlDType::Q8_0 && q8_0::available()) || (rows == 1 && matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K));
+        let own_kernel = (dtype == GgmlDType::Q8_0 && q8_0::available())
+            || (rows == 1 && matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K));
         if !own_kernel {
             return self.matmul.forward(x);
         }
@@ -40,9 +44,25 @@ impl QLinear {
         let mut dst = vec![0f32; rows * n];
         let data = self.weight.data()?;
         match dtype {
-            GgmlDType::Q8_0 => q8_0::matmul(as_blocks::<k_quants::BlockQ8_0>(&data, n * k)?, n, k, &lhs, &mut dst)?,
-            GgmlDType::Q4K => one_row(as_blocks::<k_quants::BlockQ4K>(&data, n * k)?, k, &lhs, &mut dst),
-            _ => one_row(as_blocks::<k_quants::BlockQ6K>(&data, n * k)?, k, &lhs, &mut dst),
+            GgmlDType::Q8_0 => q8_0::matmul(
+                as_blocks::<k_quants::BlockQ8_0>(&data, n * k)?,
+                n,
+                k,
+                &lhs,
+                &mut dst,
+            )?,
+            GgmlDType::Q4K => one_row(
+                as_blocks::<k_quants::BlockQ4K>(&data, n * k)?,
+                k,
+                &lhs,
+                &mut dst,
+            ),
+            _ => one_row(
+                as_blocks::<k_quants::BlockQ6K>(&data, n * k)?,
+                k,
+                &lhs,
+                &mut dst,
+            ),
         }
         let mut shape = x.dims().to_vec();
         if let Some(last) = shape.last_mut() {
@@ -67,25 +87,34 @@ fn one_row<T: GgmlType>(weights: &[T], k: usize, lhs: &[f32], dst: &mut [f32]) {
     let mut lhs_q = vec![T::VecDotType::zeros(); k / T::VecDotType::BLCK_SIZE];
     T::VecDotType::from_float(lhs, &mut lhs_q);
     let row = |r: usize| &weights[r * kb..(r + 1) * kb];
-    dst.par_chunks_mut(ONE_ROW_JOB).enumerate().for_each(|(job, out)| {
-        let first = job * ONE_ROW_JOB;
-        let quads = out.len() / 4 * 4;
-        for q in (0..quads).step_by(4) {
-            let r = first + q;
-            let (a, b, c, d) = T::vec_dot_4(k, row(r), row(r + 1), row(r + 2), row(r + 3), &lhs_q);
-            out[q..q + 4].copy_from_slice(&[a, b, c, d]);
-        }
-        for (i, o) in out.iter_mut().enumerate().skip(quads) {
-            *o = T::vec_dot(k, row(first + i), &lhs_q);
-        }
-    });
+    dst.par_chunks_mut(ONE_ROW_JOB)
+        .enumerate()
+        .for_each(|(job, out)| {
+            let first = job * ONE_ROW_JOB;
+            let quads = out.len() / 4 * 4;
+            for q in (0..quads).step_by(4) {
+                let r = first + q;
+                let (a, b, c, d) =
+                    T::vec_dot_4(k, row(r), row(r + 1), row(r + 2), row(r + 3), &lhs_q);
+                out[q..q + 4].copy_from_slice(&[a, b, c, d]);
+            }
+            for (i, o) in out.iter_mut().enumerate().skip(quads) {
+                *o = T::vec_dot(k, row(first + i), &lhs_q);
+            }
+        });
 }
 
 /// The weight's bytes as its blocks, checked against the element count.
 fn as_blocks<T: GgmlType>(data: &[u8], elements: usize) -> Result<&[T]> {
     let count = elements / T::BLCK_SIZE;
-    if data.len() != count * std::mem::size_of::<T>() || (data.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
-        candle_core::bail!("quantized weight of {} bytes does not hold {count} {:?} blocks", data.len(), T::DTYPE);
+    if data.len() != count * std::mem::size_of::<T>()
+        || (data.as_ptr() as usize) % std::mem::align_of::<T>() != 0
+    {
+        candle_core::bail!(
+            "quantized weight of {} bytes does not hold {count} {:?} blocks",
+            data.len(),
+            T::DTYPE
+        );
     }
     // SAFETY: length and alignment are checked above; the blocks are plain
     // old data that candle itself reinterprets the same way.
@@ -115,13 +144,23 @@ pub mod q8_0 {
     }
 
     /// `dst` (m, n) = `lhs` (m, k) × `weights` (n, k)ᵀ, with m = lhs.len() / k.
-    pub fn matmul(weights: &[BlockQ8_0], n: usize, k: usize, lhs: &[f32], dst: &mut [f32]) -> Result<()> {
+    pub fn matmul(
+        weights: &[BlockQ8_0],
+        n: usize,
+        k: usize,
+        lhs: &[f32],
+        dst: &mut [f32],
+    ) -> Result<()> {
         if k == 0 || k % QK8_0 != 0 || weights.len() != n * k / QK8_0 || lhs.len() % k != 0 {
             candle_core::bail!("q8_0 matmul: bad shapes n={n} k={k} lhs={}", lhs.len());
         }
         let m = lhs.len() / k;
         if dst.len() != m * n {
-            candle_core::bail!("q8_0 matmul: dst holds {} values, needs {}", dst.len(), m * n);
+            candle_core::bail!(
+                "q8_0 matmul: dst holds {} values, needs {}",
+                dst.len(),
+                m * n
+            );
         }
         if !available() {
             candle_core::bail!("q8_0 matmul needs AVX2 and FMA");
@@ -137,17 +176,19 @@ pub mod q8_0 {
         let dst_ptr = dst.as_mut_ptr() as usize;
         // rayon, not candle's barrier pool: see `one_row`.
         use rayon::prelude::*;
-        (0..column_units * row_units).into_par_iter().for_each(|unit| {
-            let (row_unit, column_unit) = (unit / column_units, unit % column_units);
-            let rows = row_unit * UNIT_ROWS..m.min((row_unit + 1) * UNIT_ROWS);
-            let columns = column_unit * UNIT_COLUMNS..n.min((column_unit + 1) * UNIT_COLUMNS);
-            // SAFETY: AVX2/FMA checked above; the unit's rows × columns
-            // of dst are written by this unit only.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                avx2::block(weights, lhs_q, kb, rows, columns, dst_ptr as *mut f32, n)
-            };
-        });
+        (0..column_units * row_units)
+            .into_par_iter()
+            .for_each(|unit| {
+                let (row_unit, column_unit) = (unit / column_units, unit % column_units);
+                let rows = row_unit * UNIT_ROWS..m.min((row_unit + 1) * UNIT_ROWS);
+                let columns = column_unit * UNIT_COLUMNS..n.min((column_unit + 1) * UNIT_COLUMNS);
+                // SAFETY: AVX2/FMA checked above; the unit's rows × columns
+                // of dst are written by this unit only.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    avx2::block(weights, lhs_q, kb, rows, columns, dst_ptr as *mut f32, n)
+                };
+            });
         Ok(())
     }
 
@@ -173,7 +214,11 @@ pub mod q8_0 {
             match exponent {
                 0 => {
                     let value = mantissa as f32 * (1.0 / 16_777_216.0);
-                    if sign != 0 { -value } else { value }
+                    if sign != 0 {
+                        -value
+                    } else {
+                        value
+                    }
                 }
                 31 => f32::from_bits(sign | 0x7f80_0000 | (mantissa << 13)),
                 _ => f32::from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13)),
@@ -280,7 +325,9 @@ pub mod q8_0 {
         use candle_core::{Device, Module, Tensor};
 
         fn values(count: usize, seed: u32) -> Vec<f32> {
-            (0..count as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 - 1.0).collect()
+            (0..count as u32)
+                .map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 - 1.0)
+                .collect()
         }
 
         /// Against candle's own Q8_0 product, for shapes that leave partial
@@ -290,18 +337,25 @@ pub mod q8_0 {
             if !available() {
                 return;
             }
-            for (m, n, k) in [(1, 37, 64), (5, 37, 96), (70, 9, 32), (1, 130, 896), (67, 70, 896)] {
+            for (m, n, k) in [
+                (1, 37, 64),
+                (5, 37, 96),
+                (70, 9, 32),
+                (1, 130, 896),
+                (67, 70, 896),
+            ] {
                 let w = Tensor::from_vec(values(n * k, 7), (n, k), &Device::Cpu).unwrap();
                 let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
                 let x = values(m * k, 11);
-                let expected = QMatMul::from_qtensor(QTensor::quantize(&w, GgmlDType::Q8_0).unwrap())
-                    .unwrap()
-                    .forward(&Tensor::from_vec(x.clone(), (m, k), &Device::Cpu).unwrap())
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .to_vec1::<f32>()
-                    .unwrap();
+                let expected =
+                    QMatMul::from_qtensor(QTensor::quantize(&w, GgmlDType::Q8_0).unwrap())
+                        .unwrap()
+                        .forward(&Tensor::from_vec(x.clone(), (m, k), &Device::Cpu).unwrap())
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1::<f32>()
+                        .unwrap();
                 let data = q.data().unwrap();
                 let blocks = super::super::as_blocks::<BlockQ8_0>(&data, n * k).unwrap();
                 let mut got = vec![0f32; m * n];
@@ -312,7 +366,11 @@ pub mod q8_0 {
 
         #[test]
         fn rejects_mismatched_shapes() {
-            let q = QTensor::quantize(&Tensor::zeros((4, 64), candle_core::DType::F32, &Device::Cpu).unwrap(), GgmlDType::Q8_0).unwrap();
+            let q = QTensor::quantize(
+                &Tensor::zeros((4, 64), candle_core::DType::F32, &Device::Cpu).unwrap(),
+                GgmlDType::Q8_0,
+            )
+            .unwrap();
             let data = q.data().unwrap();
             let blocks = super::super::as_blocks::<BlockQ8_0>(&data, 4 * 64).unwrap();
             let mut dst = vec![0f32; 4];
