@@ -552,33 +552,79 @@ impl Display {
     }
 }
 
-fn brief(args: BriefArgs) -> Result<ExitCode> {
-    set_threads(args.model.threads);
-    let options = brief_options(&args)?;
-    let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
-    // Fail on bad inputs before fetching a model.
-    let documents = nordbrief::batch::collect_inputs(&args.inputs)?;
-    let single = args.out.is_none();
+/// What `brief` and `translate` share before their batch runs.
+struct BatchSetup {
+    documents: Vec<PathBuf>,
+    /// One document without --out: printed, not written to a folder.
+    single: bool,
+    model: ModelInfo,
+    load_generator: GeneratorLoader,
+    out: PathBuf,
+    /// Holds the output folder of a single document until the run ends.
+    scratch: Option<tempfile::TempDir>,
+}
+
+/// Check the inputs before fetching a model (`what`: "brief",
+/// "translation"), then resolve the model and the output folder; a batch
+/// answers from OUT's memo of model answers (`force` asks again).
+fn prepare_batch(
+    inputs: &[PathBuf],
+    out: Option<&std::path::Path>,
+    model_args: &ModelArgs,
+    quiet: bool,
+    force: bool,
+    what: &str,
+) -> Result<BatchSetup> {
+    let documents = nordbrief::batch::collect_inputs(inputs)?;
+    let single = out.is_none();
     if single && documents.len() > 1 {
         bail!(
-            "{} documents given; pass --out DIR to write one brief per document",
+            "{} documents given; pass --out DIR to write one {what} per document",
             documents.len()
         );
     }
-    let (model, load_generator) = generator_loader(&args.model, args.quiet)?;
-    let scratch;
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
+    let (model, load_generator) = generator_loader(model_args, quiet)?;
+    let (out, scratch) = match out {
+        Some(dir) => (dir.to_path_buf(), None),
         None => {
-            scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
-            scratch.path().to_path_buf()
+            let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
+            (scratch.path().to_path_buf(), Some(scratch))
         }
     };
     let load_generator = if single {
         load_generator
     } else {
-        with_answer_memo(load_generator, &model, &out, args.force)
+        with_answer_memo(load_generator, &model, &out, force)
     };
+    Ok(BatchSetup {
+        documents,
+        single,
+        model,
+        load_generator,
+        out,
+        scratch,
+    })
+}
+
+fn brief(args: BriefArgs) -> Result<ExitCode> {
+    set_threads(args.model.threads);
+    let options = brief_options(&args)?;
+    let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
+    let BatchSetup {
+        documents,
+        single,
+        model,
+        load_generator,
+        out,
+        scratch: _scratch,
+    } = prepare_batch(
+        &args.inputs,
+        args.out.as_deref(),
+        &args.model,
+        args.quiet,
+        args.force,
+        "brief",
+    )?;
     let batch = brief_batch(
         documents,
         out.clone(),
@@ -680,29 +726,21 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
     set_threads(args.model.threads);
     let options = translate_options(&args)?;
     let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
-    // Fail on bad inputs before fetching a model.
-    let documents = nordbrief::batch::collect_inputs(&args.inputs)?;
-    let single = args.out.is_none();
-    if single && documents.len() > 1 {
-        bail!(
-            "{} documents given; pass --out DIR to write one translation per document",
-            documents.len()
-        );
-    }
-    let (model, load_generator) = generator_loader(&args.model, args.quiet)?;
-    let scratch;
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
-        None => {
-            scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
-            scratch.path().to_path_buf()
-        }
-    };
-    let load_generator = if single {
-        load_generator
-    } else {
-        with_answer_memo(load_generator, &model, &out, args.force)
-    };
+    let BatchSetup {
+        documents,
+        single,
+        model,
+        load_generator,
+        out,
+        scratch: _scratch,
+    } = prepare_batch(
+        &args.inputs,
+        args.out.as_deref(),
+        &args.model,
+        args.quiet,
+        args.force,
+        "translation",
+    )?;
     let batch = Batch {
         inputs: documents,
         out: out.clone(),
