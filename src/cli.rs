@@ -503,6 +503,9 @@ impl Display {
                     Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
                     Stage::Brief { attempt: 1 } => "brief".to_string(),
                     Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
+                    Stage::Summary { words } => {
+                        format!("summary again (had {words} words)")
+                    }
                     Stage::Translate {
                         paragraph,
                         paragraphs,

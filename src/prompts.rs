@@ -16,6 +16,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("brief.user", include_str!("../prompts/brief.user.j2")),
     ("notes.system", include_str!("../prompts/notes.system.j2")),
     ("notes.user", include_str!("../prompts/notes.user.j2")),
+    ("summary.user", include_str!("../prompts/summary.user.j2")),
     (
         "translate.system",
         include_str!("../prompts/translate.system.j2"),

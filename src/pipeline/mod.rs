@@ -70,6 +70,10 @@ pub enum Stage {
     Brief {
         attempt: usize,
     },
+    /// The summary had `words` words and is asked for again.
+    Summary {
+        words: usize,
+    },
     /// A translation has reached paragraph `paragraph` of `paragraphs`.
     Translate {
         paragraph: usize,
@@ -146,13 +150,23 @@ impl Briefer<'_> {
         user: &str,
         max_new_tokens: usize,
     ) -> Result<Generation, PipelineError> {
-        let messages = [ChatMessage::system(system), ChatMessage::user(user)];
+        self.ask_messages(
+            &[ChatMessage::system(system), ChatMessage::user(user)],
+            max_new_tokens,
+        )
+    }
+
+    fn ask_messages(
+        &mut self,
+        messages: &[ChatMessage],
+        max_new_tokens: usize,
+    ) -> Result<Generation, PipelineError> {
         let settings = GenerationSettings {
             max_new_tokens,
             ..self.options.settings.clone()
         };
         let on_event = &mut *self.on_event;
-        let generation = self.generator.generate(&messages, &settings, &mut |p| {
+        let generation = self.generator.generate(messages, &settings, &mut |p| {
             on_event(PipelineEvent::Generation(p))
         })?;
         self.totals.add(&generation);
@@ -250,6 +264,7 @@ impl Briefer<'_> {
         let mut strict = false;
         let mut unsupported: Vec<String> = Vec::new();
         let mut parsed = ParsedBrief::default();
+        let mut conversation = Vec::new();
         for attempt in 1..=3 {
             (self.on_event)(PipelineEvent::Stage(Stage::Brief { attempt }));
             let user = self.prompts.render(
@@ -258,6 +273,11 @@ impl Briefer<'_> {
             )?;
             let generation = self.ask(&system, &user, self.options.settings.max_new_tokens)?;
             parsed = parse_brief_answer(&generation.text);
+            conversation = vec![
+                ChatMessage::system(&system),
+                ChatMessage::user(&user),
+                ChatMessage::assistant(&generation.text),
+            ];
             if generation.stop == StopReason::TokenCap && attempt == 3 {
                 self.warnings
                     .push("the model's answer reached the token limit and may be cut short".into());
@@ -265,22 +285,13 @@ impl Briefer<'_> {
             let not_english = !(is_english(&parsed.title)
                 && is_english(&parsed.summary)
                 && parsed.key_points.iter().all(|p| is_english(p)));
-            // Citation marks are paragraph numbers, not facts of the document.
             let text = format!(
                 "{}\n{}\n{}",
                 parsed.title,
                 parsed.summary,
                 parsed.key_points.join("\n")
             );
-            let text = text
-                .lines()
-                .map(|l| ground::split_citations(l).0)
-                .collect::<Vec<_>>()
-                .join("\n");
-            let facts: Vec<String> = unsupported_facts(&text, source)
-                .into_iter()
-                .map(|f| f.text)
-                .collect();
+            let facts = facts_not_in(source, &text);
             if attempt == 3
                 || (!not_english && facts.is_empty())
                 || (strict && not_english && facts.is_empty() && attempt == 2)
@@ -300,8 +311,68 @@ impl Briefer<'_> {
             strict |= not_english;
             unsupported = facts;
         }
+        self.fit_summary(&mut parsed, conversation, source)?;
         Ok(parsed)
     }
+
+    /// A summary outside the promised length is asked for again as a reply
+    /// in the same conversation, so the model's cached reading of the
+    /// document is reused and only the request is new. The new summary is
+    /// kept only when it is nearer the range, English, and adds no fact the
+    /// source lacks.
+    fn fit_summary(
+        &mut self,
+        parsed: &mut ParsedBrief,
+        mut conversation: Vec<ChatMessage>,
+        source: &SourceIndex,
+    ) -> Result<(), PipelineError> {
+        let words = parsed.summary.split_whitespace().count();
+        if SUMMARY_WORDS.contains(&words) || words == 0 {
+            return Ok(());
+        }
+        (self.on_event)(PipelineEvent::Stage(Stage::Summary { words }));
+        let too_long = words > *SUMMARY_WORDS.end();
+        let user = self
+            .prompts
+            .render("summary.user", context! { words, too_long })?;
+        conversation.push(ChatMessage::user(&user));
+        let generation = self.ask_messages(&conversation, self.options.settings.max_new_tokens)?;
+        // Small models run on past the paragraph asked for (the key points
+        // again, "the main points are: ..."); only its first paragraph counts.
+        let first_paragraph = generation
+            .text
+            .split("\n\n")
+            .find(|p| !p.trim().is_empty())
+            .unwrap_or_default();
+        let candidate = parse_brief_answer(first_paragraph).summary;
+        let distance = |n: usize| {
+            n.saturating_sub(*SUMMARY_WORDS.end()) + SUMMARY_WORDS.start().saturating_sub(n)
+        };
+        let nearer = distance(candidate.split_whitespace().count()) < distance(words);
+        if nearer
+            && is_english(&candidate)
+            && facts_not_in(source, &candidate)
+                .iter()
+                .all(|f| facts_not_in(source, &parsed.summary).contains(f))
+        {
+            parsed.summary = candidate;
+        }
+        Ok(())
+    }
+}
+
+/// Facts in `text` (a brief's lines, citation marks included) that the source does not have.
+fn facts_not_in(source: &SourceIndex, text: &str) -> Vec<String> {
+    // Citation marks are paragraph numbers, not facts of the document.
+    let text = text
+        .lines()
+        .map(|l| ground::split_citations(l).0)
+        .collect::<Vec<_>>()
+        .join("\n");
+    unsupported_facts(&text, source)
+        .into_iter()
+        .map(|f| f.text)
+        .collect()
 }
 
 /// Brief one document with `generator`.
@@ -512,7 +583,8 @@ mod tests {
             ..Default::default()
         };
         let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
-        assert_eq!(g.calls.len(), 1);
+        // The brief, then the short summary asked for again (the script repeats itself).
+        assert_eq!(g.calls.len(), 2);
         assert!(g.calls[0][1].content.contains("written in Swedish"));
         assert!(g.calls[0][1].content.contains("Potsdam den 10-11 maj"));
         assert_eq!(brief.title, "Council conclusions on integration");
@@ -522,6 +594,51 @@ mod tests {
         // Only the short summary is worth a warning.
         assert_eq!(brief.warnings.len(), 1, "{:?}", brief.warnings);
         assert!(brief.warnings[0].contains("summary has"));
+    }
+
+    fn long_summary(extra: &str) -> String {
+        let sentence = "Sweden supports the proposed Council conclusions on integration of migrants in the member states. ";
+        format!("SUMMARY: {}{extra}", sentence.repeat(7))
+    }
+
+    #[test]
+    fn a_short_summary_is_asked_again_in_the_same_conversation() {
+        let mut g = ScriptedGenerator {
+            brief: vec![GOOD.into(), long_summary("")],
+            ..Default::default()
+        };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        assert_eq!(g.calls.len(), 2);
+        let follow_up = &g.calls[1];
+        // The first exchange is kept word for word, so its cache is reused.
+        assert_eq!(follow_up[..2], g.calls[0][..]);
+        assert_eq!(follow_up[2].role, "assistant");
+        assert_eq!(follow_up[2].content, GOOD);
+        assert!(follow_up[3].content.contains("fewer than the 80 to 160"));
+        assert!(follow_up[3].content.contains(&format!(
+            "has {} words",
+            GOOD.lines().nth(1).unwrap().split_whitespace().count() - 1
+        )));
+        assert_eq!(brief.summary.split_whitespace().count(), 98);
+        assert_eq!(brief.key_points.len(), 3, "the key points stay");
+        assert!(brief.warnings.is_empty(), "{:?}", brief.warnings);
+    }
+
+    #[test]
+    fn a_longer_summary_with_an_invented_fact_is_not_taken() {
+        let mut g = ScriptedGenerator {
+            brief: vec![
+                GOOD.into(),
+                long_summary("The ministers met again in Oslo in 2019."),
+            ],
+            ..Default::default()
+        };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        assert_eq!(g.calls.len(), 2);
+        assert!(brief
+            .summary
+            .starts_with("Sweden supports the proposed Council conclusions on integration. At"));
+        assert!(brief.warnings.iter().any(|w| w.contains("summary has")));
     }
 
     #[test]
@@ -589,7 +706,8 @@ mod tests {
             ..Default::default()
         };
         let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
-        assert_eq!(g.calls.len(), 2);
+        // The brief, its retry, then the short summary asked for again.
+        assert_eq!(g.calls.len(), 3);
         let retry = &g.calls[1][1].content;
         assert!(
             retry.contains("2019") && retry.contains("Lars Eriksson"),
