@@ -134,6 +134,10 @@ struct BriefArgs {
     /// Most document tokens in one prompt; longer documents are read in chunks (map-reduce).
     #[arg(long, default_value_t = BriefOptions::default().context_budget, value_name = "TOKENS")]
     context_budget: usize,
+    /// Most tokens of notes the brief of a long document is written from in one prompt; more
+    /// notes are condensed first by taking notes on them.
+    #[arg(long, default_value_t = BriefOptions::default().reduce_budget, value_name = "TOKENS")]
+    reduce_budget: usize,
     /// Most tokens the model may write for the brief.
     #[arg(long, default_value_t = BriefOptions::default().settings.max_new_tokens, value_name = "N")]
     max_new_tokens: usize,
@@ -232,6 +236,10 @@ struct BenchArgs {
     /// Also time `brief` end to end on these documents (a fresh output folder, nothing skipped).
     #[arg(long, value_name = "PATH")]
     seeds: Option<PathBuf>,
+    /// Keep the briefs of the end-to-end run in DIR (emptied first) so they
+    /// can be evaluated with `nordbrief eval --briefs DIR`.
+    #[arg(long, value_name = "DIR", requires = "seeds")]
+    seeds_out: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -431,8 +439,16 @@ fn brief_options(args: &BriefArgs) -> Result<BriefOptions> {
             args.context_budget
         );
     }
+    if args.reduce_budget < args.context_budget {
+        bail!(
+            "--reduce-budget {} is smaller than --context-budget {}; the notes of one part must fit",
+            args.reduce_budget,
+            args.context_budget
+        );
+    }
     let mut options = BriefOptions {
         context_budget: args.context_budget,
+        reduce_budget: args.reduce_budget,
         quotes: args.quotes,
         ..BriefOptions::default()
     };
@@ -921,12 +937,23 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     let mut end_to_end = None;
     if let Some(seeds) = &args.seeds {
         let prompts = PromptSet::from_env()?;
-        let out = tempfile::tempdir()?;
+        let scratch = tempfile::tempdir()?;
+        let out = match &args.seeds_out {
+            Some(dir) => {
+                // A timing counts only when nothing is skipped or reused.
+                if dir.exists() {
+                    std::fs::remove_dir_all(dir)
+                        .with_context(|| format!("cannot empty {}", dir.display()))?;
+                }
+                dir.clone()
+            }
+            None => scratch.path().to_path_buf(),
+        };
         let (model_info, load_generator) = generator_loader(&args.model, true)?;
         let options = BriefOptions::default();
         let batch = brief_batch(
             vec![seeds.clone()],
-            out.path().to_path_buf(),
+            out.clone(),
             true,
             None,
             &model_info,
@@ -943,9 +970,21 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
             .iter()
             .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
             .count();
-        end_to_end = Some(
-            serde_json::json!({ "documents": outcomes.len(), "failed": failed, "wall_seconds": seconds }),
-        );
+        let per_document: Vec<_> = outcomes
+            .iter()
+            .map(|o| match &o.outcome {
+                Outcome::Done { seconds, .. } => {
+                    serde_json::json!({ "id": o.id, "seconds": seconds })
+                }
+                _ => serde_json::json!({ "id": o.id, "seconds": null }),
+            })
+            .collect();
+        end_to_end = Some(serde_json::json!({
+            "documents": outcomes.len(),
+            "failed": failed,
+            "wall_seconds": seconds,
+            "per_document": per_document,
+        }));
     }
     if args.json {
         let mut value = serde_json::to_value(&report)?;
@@ -962,6 +1001,12 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
                 e["wall_seconds"].as_f64().unwrap_or(0.0),
                 e["failed"]
             );
+            for d in e["per_document"].as_array().into_iter().flatten() {
+                match d["seconds"].as_f64() {
+                    Some(s) => outln!("  {:<28} {s:>8.1}s", d["id"].as_str().unwrap_or("?")),
+                    None => outln!("  {:<28} failed", d["id"].as_str().unwrap_or("?")),
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

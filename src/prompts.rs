@@ -134,7 +134,7 @@ mod tests {
     fn builtin_templates_parse_and_carry_versions() {
         let set = PromptSet::builtin().unwrap();
         assert_eq!(set.versions().len(), BUILTIN.len());
-        assert_eq!(set.versions()["brief.user"], "brief.user/3");
+        assert_eq!(set.versions()["brief.user"], "brief.user/4");
     }
 
     #[test]
@@ -179,6 +179,17 @@ mod tests {
             .unwrap();
         assert!(text.contains("English notes taken"));
         assert!(text.ends_with("NOTES:\n- Part 1 note."), "{text}");
+        // Only the reduce prompt asks for key points from the last parts,
+        // and the sections stay separated by a blank line in both.
+        assert!(text.contains("its last parts.\n\nRules:"), "{text}");
+        let document = set
+            .render(
+                "brief.user",
+                context! { language => "Danish", document => "x" },
+            )
+            .unwrap();
+        assert!(!document.contains("last parts"));
+        assert!(document.contains("(¶3).\n\nRules:"), "{document}");
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct GenerationInfo {
     pub seed: u64,
     pub repeat_penalty: f32,
     pub context_budget: usize,
+    /// Absent in briefs written before it existed.
+    #[serde(default)]
+    pub reduce_budget: usize,
     pub chunks: usize,
 }
 

@@ -40,6 +40,9 @@ fn heading(line: &str) -> Option<(Section, &str)> {
     let lower = trimmed.to_lowercase();
     let known = [
         ("title", Section::Title),
+        // The prompt asks for "an English title"; small models echo that.
+        ("english title", Section::Title),
+        ("english summary", Section::Summary),
         ("summary", Section::Summary),
         ("key points", Section::KeyPoints),
         ("key-points", Section::KeyPoints),
@@ -106,12 +109,14 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
     let mut title = Vec::new();
     let mut summary = Vec::new();
     let mut points: Vec<String> = Vec::new();
+    let mut saw_key_points = false;
     for line in answer.lines() {
         if section == Section::Trailing {
             continue;
         }
         if let Some((s, rest)) = heading(line) {
             section = s;
+            saw_key_points |= s == Section::KeyPoints;
             if !rest.is_empty() {
                 match s {
                     Section::Title => title.push(rest.to_string()),
@@ -155,6 +160,25 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
             Section::Trailing => {}
         }
     }
+    if !saw_key_points {
+        // Without a KEY POINTS heading, a list written after the summary is
+        // the key points; the line introducing it ("… as follows:") goes with it.
+        let listed = summary.iter().filter(|l| strip_bullet(l).is_some()).count();
+        if listed >= 2 {
+            let (list, prose): (Vec<String>, Vec<String>) =
+                summary.into_iter().partition(|l| strip_bullet(l).is_some());
+            points = list
+                .iter()
+                .filter_map(|l| strip_bullet(l))
+                .map(clean_inline)
+                .collect();
+            summary = prose
+                .into_iter()
+                .filter(|l| !l.trim_end().ends_with(':'))
+                .collect();
+        }
+    }
+    let points: Vec<String> = points.iter().map(|p| strip_label(p).to_string()).collect();
     ParsedBrief {
         title: clean_inline(&title.join(" "))
             .trim_end_matches('.')
@@ -162,6 +186,24 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
             .to_string(),
         summary: clean_inline(&summary.join(" ")),
         key_points: dedupe_points(points.into_iter().filter(|p| !p.is_empty()).collect()),
+    }
+}
+
+/// A point written as "Label: sentence" keeps only the sentence: small
+/// models head points with a word or two of the source ("Förslaget: The
+/// report outlines …"), which is neither English nor part of the fact.
+fn strip_label(point: &str) -> &str {
+    let Some((label, rest)) = point.split_once(": ") else {
+        return point;
+    };
+    let label_words = label.split_whitespace().count();
+    let is_label = (1..=3).contains(&label_words)
+        && !label.contains(['.', ',', ';', '(', ')', '"'])
+        && !label.chars().any(|c| c.is_ascii_digit());
+    if is_label && rest.split_whitespace().count() >= 4 {
+        rest.trim()
+    } else {
+        point
     }
 }
 
@@ -202,6 +244,57 @@ pub fn dedupe_points(points: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_after_the_summary_without_a_heading_is_the_key_points() {
+        // The shape of a real answer of the 1.5B model on seed 002.
+        let a = "TITLE: EU cooperation\n\nSUMMARY: The agency takes part in EU cooperation.\n\nIt is a member of GDISC.\n\n\
+            It works with several organisations:\n\n- UNHCR is a partner for resettlement.\n\n- IOM supports returns.\n";
+        let b = parse_brief_answer(a);
+        assert_eq!(
+            b.summary,
+            "The agency takes part in EU cooperation. It is a member of GDISC."
+        );
+        assert_eq!(
+            b.key_points,
+            vec![
+                "UNHCR is a partner for resettlement.",
+                "IOM supports returns."
+            ]
+        );
+        // With a KEY POINTS heading, a list inside the summary stays there.
+        let b = parse_brief_answer(&format!("{a}KEY POINTS:\n- One point."));
+        assert_eq!(b.key_points, vec!["One point."]);
+        assert!(b.summary.contains("UNHCR"));
+        // A single dash line is prose, not a list.
+        let b = parse_brief_answer("SUMMARY: Text.\n- Only one.");
+        assert!(b.key_points.is_empty());
+    }
+
+    #[test]
+    fn an_echoed_english_title_heading_is_the_title() {
+        let b = parse_brief_answer("### English Title: Integration in the EU\nSUMMARY: Text.");
+        assert_eq!(b.title, "Integration in the EU");
+        assert_eq!(b.summary, "Text.");
+    }
+
+    #[test]
+    fn a_label_before_a_key_point_is_left_out() {
+        let a =
+            "KEY POINTS:\n- Förslaget: The report outlines the state of integration in Europe.\n\
+            - Interkulturell Dialog: Intercultural dialogue is a vital instrument.\n\
+            - The ratio was 3: one in three applicants was admitted.\n\
+            - Sweden: yes.\n";
+        assert_eq!(
+            parse_brief_answer(a).key_points,
+            vec![
+                "The report outlines the state of integration in Europe.",
+                "Intercultural dialogue is a vital instrument.",
+                "The ratio was 3: one in three applicants was admitted.",
+                "Sweden: yes.",
+            ]
+        );
+    }
 
     #[test]
     fn parses_the_requested_format() {

@@ -39,6 +39,12 @@ pub struct BriefOptions {
     /// Most document tokens placed in one prompt; longer documents go
     /// through map-reduce. Small chunks keep CPU attention cheap.
     pub context_budget: usize,
+    /// Most tokens of notes the brief is written from in one prompt; more
+    /// are condensed by taking notes on the notes. Larger than
+    /// `context_budget` because a second round of notes loses the later
+    /// parts of a long document, and one long reduce prompt costs less than
+    /// that round.
+    pub reduce_budget: usize,
     pub settings: GenerationSettings,
     /// Tokens allowed for one chunk's notes.
     pub notes_max_tokens: usize,
@@ -50,6 +56,7 @@ impl Default for BriefOptions {
     fn default() -> Self {
         Self {
             context_budget: 1800,
+            reduce_budget: 6144,
             settings: GenerationSettings {
                 max_new_tokens: 400,
                 ..GenerationSettings::default()
@@ -232,7 +239,7 @@ impl Briefer<'_> {
             ));
         }
         let notes = sections.join("\n\n");
-        if self.generator.count_tokens(&notes) <= self.options.context_budget || parts <= 1 {
+        if self.generator.count_tokens(&notes) <= self.options.reduce_budget || parts <= 1 {
             return Ok((notes, parts));
         }
         // The notes themselves are too long for one prompt: take notes on the notes.
@@ -533,6 +540,7 @@ pub fn brief_document(
             seed: options.settings.seed,
             repeat_penalty: options.settings.repeat_penalty,
             context_budget: options.context_budget,
+            reduce_budget: options.reduce_budget,
             chunks,
         },
         timings: Timings {
@@ -614,9 +622,9 @@ mod tests {
         assert_eq!(follow_up[..2], g.calls[0][..]);
         assert_eq!(follow_up[2].role, "assistant");
         assert_eq!(follow_up[2].content, GOOD);
-        assert!(follow_up[3].content.contains("fewer than the 80 to 160"));
+        assert!(follow_up[3].content.contains("too few"));
         assert!(follow_up[3].content.contains(&format!(
-            "has {} words",
+            "has only {} words",
             GOOD.lines().nth(1).unwrap().split_whitespace().count() - 1
         )));
         assert_eq!(brief.summary.split_whitespace().count(), 98);
@@ -675,6 +683,46 @@ mod tests {
         let reduce = &g.calls.last().unwrap()[1].content;
         assert!(reduce.contains("NOTES:") && !reduce.contains("DOCUMENT:"));
         assert!(reduce.contains(&format!("Part {0} of {0}:", note_calls.len())));
+    }
+
+    #[test]
+    fn notes_beyond_the_reduce_budget_are_condensed_by_notes_on_notes() {
+        let mut text = String::new();
+        for i in 1..=120 {
+            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
+        }
+        let notes: Vec<String> = (1..=20)
+            .map(|i| {
+                format!(
+                    "- Note {i} on the work of the government in the municipalities of Denmark."
+                )
+                .repeat(3)
+            })
+            .collect();
+        let run_with = |reduce_budget: usize| {
+            let mut g = ScriptedGenerator {
+                brief: vec![GOOD.into()],
+                notes: notes.clone(),
+                ..Default::default()
+            };
+            let options = BriefOptions {
+                context_budget: 256,
+                reduce_budget,
+                ..BriefOptions::default()
+            };
+            let brief = run(&mut g, &document(&text), &options);
+            let second_round = g
+                .calls
+                .iter()
+                .filter(|c| c[1].content.contains("written in English"))
+                .count();
+            (brief.generation.chunks, second_round)
+        };
+        let (parts, second_round) = run_with(BriefOptions::default().reduce_budget);
+        assert_eq!(second_round, 0, "all notes fit one reduce prompt");
+        let (condensed, second_round) = run_with(256);
+        assert!(second_round >= 1, "notes were taken on the notes");
+        assert_eq!(condensed, parts + second_round);
     }
 
     #[test]
