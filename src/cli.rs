@@ -519,6 +519,7 @@ impl Display {
                     Stage::Notes { part, parts } => format!("notes {part}/{parts}"),
                     Stage::Brief { attempt: 1 } => "brief".to_string(),
                     Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
+                    Stage::LatePoints => "key points from the last parts".to_string(),
                     Stage::Summary { words } => {
                         format!("summary again (had {words} words)")
                     }

@@ -321,11 +321,14 @@ impl Generator for ScriptedGenerator {
         let mut text = Self::pick(list, used);
         let mut stop = StopReason::EndOfTurn;
         if self.count_tokens(&text) > settings.max_new_tokens {
-            text = text
+            // Cut after the last allowed word, keeping the lines as they are.
+            let end = text
                 .split_whitespace()
                 .take(settings.max_new_tokens)
-                .collect::<Vec<_>>()
-                .join(" ");
+                .last()
+                .map(|w| w.as_ptr() as usize - text.as_ptr() as usize + w.len())
+                .unwrap_or(0);
+            text.truncate(end);
             stop = StopReason::TokenCap;
         }
         if self.delay_ms > 0 {

@@ -196,8 +196,17 @@ fn strip_label(point: &str) -> &str {
     let Some((label, rest)) = point.split_once(": ") else {
         return point;
     };
-    let label_words = label.split_whitespace().count();
-    let is_label = (1..=3).contains(&label_words)
+    let words: Vec<&str> = label.split_whitespace().collect();
+    let capitalised = words
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    // Up to three words of any kind, or a longer heading in title case
+    // ("Commission's Status Report on Moldova"), not a clause ("The
+    // minister said the following").
+    let short_or_heading =
+        (1..=3).contains(&words.len()) || (words.len() <= 7 && capitalised * 2 >= words.len() + 1);
+    let is_label = short_or_heading
         && !label.contains(['.', ',', ';', '(', ')', '"'])
         && !label.chars().any(|c| c.is_ascii_digit());
     if is_label && rest.split_whitespace().count() >= 4 {
@@ -284,7 +293,9 @@ mod tests {
             "KEY POINTS:\n- Förslaget: The report outlines the state of integration in Europe.\n\
             - Interkulturell Dialog: Intercultural dialogue is a vital instrument.\n\
             - The ratio was 3: one in three applicants was admitted.\n\
-            - Sweden: yes.\n";
+            - Sweden: yes.\n\
+            - Commission's Status Report on Moldova: The Commission found that Moldova meets all benchmarks.\n\
+            - The minister then said the following: integration is a matter for all of us.\n";
         assert_eq!(
             parse_brief_answer(a).key_points,
             vec![
@@ -292,6 +303,8 @@ mod tests {
                 "Intercultural dialogue is a vital instrument.",
                 "The ratio was 3: one in three applicants was admitted.",
                 "Sweden: yes.",
+                "The Commission found that Moldova meets all benchmarks.",
+                "The minister then said the following: integration is a matter for all of us.",
             ]
         );
     }

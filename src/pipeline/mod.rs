@@ -81,6 +81,8 @@ pub enum Stage {
     Summary {
         words: usize,
     },
+    /// Key points from the last parts of a long document are asked for.
+    LatePoints,
     /// A translation has reached paragraph `paragraph` of `paragraphs`.
     Translate {
         paragraph: usize,
@@ -197,6 +199,10 @@ impl Briefer<'_> {
             )?;
             let generation = self.ask(&system, &user, self.options.notes_max_tokens)?;
             notes = bullets(&generation.text);
+            if generation.stop == StopReason::TokenCap && notes.len() > 1 {
+                // The last note was cut off mid-sentence; the brief would copy it.
+                notes.pop();
+            }
             if notes.is_empty() && !generation.text.trim().is_empty() {
                 // A model that ignored the bullet format still wrote notes.
                 notes = vec![generation
@@ -216,7 +222,9 @@ impl Briefer<'_> {
     }
 
     /// Map: notes per chunk, merged again while they exceed the budget.
-    fn notes_for(&mut self, pieces: &[Piece]) -> Result<(String, usize), PipelineError> {
+    /// Returns the notes, the parts read in all rounds, and the parts the
+    /// final notes are labelled with.
+    fn notes_for(&mut self, pieces: &[Piece]) -> Result<(String, usize, usize), PipelineError> {
         let chunks = {
             let generator = &*self.generator;
             chunk(pieces, self.options.context_budget, &|t| {
@@ -240,7 +248,7 @@ impl Briefer<'_> {
         }
         let notes = sections.join("\n\n");
         if self.generator.count_tokens(&notes) <= self.options.reduce_budget || parts <= 1 {
-            return Ok((notes, parts));
+            return Ok((notes, parts, parts));
         }
         // The notes themselves are too long for one prompt: take notes on the notes.
         let note_pieces: Vec<Piece> = sections
@@ -255,8 +263,8 @@ impl Briefer<'_> {
         let saved_language = std::mem::replace(&mut self.language, "English".to_string());
         let result = self.notes_for(&note_pieces);
         self.language = saved_language;
-        let (notes, more_parts) = result?;
-        Ok((notes, parts + more_parts))
+        let (notes, more_parts, labelled) = result?;
+        Ok((notes, parts + more_parts, labelled))
     }
 
     /// Reduce: the brief itself, asked again once when it is not English and
@@ -266,7 +274,7 @@ impl Briefer<'_> {
         document: Option<&str>,
         notes: Option<&str>,
         source: &SourceIndex,
-    ) -> Result<ParsedBrief, PipelineError> {
+    ) -> Result<(ParsedBrief, Vec<ChatMessage>), PipelineError> {
         let system = self.prompts.render("brief.system", context! {})?;
         let mut strict = false;
         let mut unsupported: Vec<String> = Vec::new();
@@ -318,8 +326,53 @@ impl Briefer<'_> {
             strict |= not_english;
             unsupported = facts;
         }
-        self.fit_summary(&mut parsed, conversation, source)?;
-        Ok(parsed)
+        self.fit_summary(&mut parsed, conversation.clone(), source)?;
+        Ok((parsed, conversation))
+    }
+
+    /// A small model writes key points in the order of the notes and stops
+    /// before the last parts, so a brief from notes asks, as a reply in the
+    /// same conversation (its cache reused), for points from the last third
+    /// of the parts: the later sections and the conclusion. They replace the
+    /// last of the first points when there would be more than the most.
+    fn late_points(
+        &mut self,
+        parsed: &mut ParsedBrief,
+        mut conversation: Vec<ChatMessage>,
+        parts: usize,
+        source: &SourceIndex,
+    ) -> Result<(), PipelineError> {
+        const COUNT: usize = 2;
+        if parts < 3 || conversation.is_empty() {
+            return Ok(());
+        }
+        (self.on_event)(PipelineEvent::Stage(Stage::LatePoints));
+        let from_part = parts - parts / 3 + 1;
+        let user = self.prompts.render(
+            "late_points.user",
+            context! { count => COUNT, from_part, parts },
+        )?;
+        conversation.push(ChatMessage::user(&user));
+        let generation = self.ask_messages(&conversation, self.options.notes_max_tokens)?;
+        let answer = parse_brief_answer(&format!("KEY POINTS:\n{}", generation.text));
+        let late: Vec<String> = answer
+            .key_points
+            .into_iter()
+            .filter(|p| {
+                p.split_whitespace().count() <= MAX_POINT_WORDS
+                    && is_english(p)
+                    && facts_not_in(source, p).is_empty()
+            })
+            .take(COUNT)
+            .collect();
+        if late.is_empty() {
+            return Ok(());
+        }
+        let mut points = std::mem::take(&mut parsed.key_points);
+        points.truncate(KEY_POINTS.end() - late.len());
+        points.extend(late);
+        parsed.key_points = dedupe_points(points);
+        Ok(())
     }
 
     /// A summary outside the promised length is asked for again as a reply
@@ -367,6 +420,9 @@ impl Briefer<'_> {
         Ok(())
     }
 }
+
+/// A key point longer than this is a paragraph, not the one sentence asked for.
+const MAX_POINT_WORDS: usize = 50;
 
 /// Facts in `text` (a brief's lines, citation marks included) that the source does not have.
 fn facts_not_in(source: &SourceIndex, text: &str) -> Vec<String> {
@@ -441,10 +497,12 @@ pub fn brief_document(
         on_event,
     };
     let (parsed, chunks) = if body_tokens <= options.context_budget {
-        (briefer.brief(Some(&numbered), None, &source)?, 1)
+        (briefer.brief(Some(&numbered), None, &source)?.0, 1)
     } else {
-        let (notes, parts) = briefer.notes_for(&pieces)?;
-        (briefer.brief(None, Some(&notes), &source)?, parts)
+        let (notes, parts, labelled) = briefer.notes_for(&pieces)?;
+        let (mut parsed, conversation) = briefer.brief(None, Some(&notes), &source)?;
+        briefer.late_points(&mut parsed, conversation, labelled, &source)?;
+        (parsed, parts)
     };
     let mut warnings = briefer.warnings;
     // Citations are checked against the paragraphs, then taken out of the text.
@@ -683,6 +741,86 @@ mod tests {
         let reduce = &g.calls.last().unwrap()[1].content;
         assert!(reduce.contains("NOTES:") && !reduce.contains("DOCUMENT:"));
         assert!(reduce.contains(&format!("Part {0} of {0}:", note_calls.len())));
+    }
+
+    #[test]
+    fn a_brief_from_notes_asks_for_key_points_from_the_last_parts() {
+        let mut text = String::new();
+        for i in 1..=40 {
+            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
+        }
+        text.push_str("Konklusion. Samarbejdet med Tunesien og Jordan fortsætter efter 2013.\n");
+        let answer = "TITLE: Integration in the municipalities\nSUMMARY: The government has decided to strengthen integration.\n\
+            KEY POINTS:\n- The government will strengthen its work on integration.\n- The work is done in the municipalities.\n\
+            - Every municipality has its own number.\n";
+        let late = "- The conclusion says that the government has decided many things in many municipalities, and it goes on at length about all of them, one after another, without ever stopping to make one single point that a reader could take away from it, which is what a paragraph does and what a key point must not do. (¶41)\n\
+            - The conclusion says that the cooperation continues after 2013. (¶41)\n\
+            - The cooperation continues in 2031 according to the conclusion. (¶41)";
+        let mut g = ScriptedGenerator {
+            // The brief, the short summary asked again (no better), the late points.
+            brief: vec![answer.into(), answer.into(), late.into()],
+            notes: vec!["- Note on the work of the government.".into()],
+            ..Default::default()
+        };
+        let options = BriefOptions {
+            context_budget: 128,
+            ..BriefOptions::default()
+        };
+        let brief = run(&mut g, &document(&text), &options);
+        let parts = brief.generation.chunks;
+        assert!(parts >= 3, "{parts} parts");
+        let request = g.calls.last().unwrap();
+        assert_eq!(
+            request[2].content, answer,
+            "a reply in the brief's conversation"
+        );
+        assert!(
+            request[3]
+                .content
+                .contains(&format!("Part {} to Part {parts}", parts - parts / 3 + 1)),
+            "{}",
+            request[3].content
+        );
+        // The supported late point is added; the one with an invented year is not.
+        assert_eq!(brief.key_points.len(), 4, "{:?}", brief.key_points);
+        assert_eq!(
+            brief.key_points.last().unwrap(),
+            "The conclusion says that the cooperation continues after 2013."
+        );
+        assert!(!brief.key_points.iter().any(|p| p.contains("2031")));
+    }
+
+    #[test]
+    fn a_note_cut_off_by_the_token_cap_is_left_out() {
+        let mut text = String::new();
+        for i in 1..=40 {
+            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
+        }
+        let complete = "- The government will strengthen integration in the municipalities.\n";
+        let notes = format!(
+            "{}- The last note goes on and on {}",
+            complete.repeat(3),
+            "and on ".repeat(300)
+        );
+        let mut g = ScriptedGenerator {
+            brief: vec![GOOD.into()],
+            notes: vec![notes],
+            ..Default::default()
+        };
+        let options = BriefOptions {
+            context_budget: 256,
+            ..BriefOptions::default()
+        };
+        run(&mut g, &document(&text), &options);
+        let reduce = g
+            .calls
+            .iter()
+            .find(|c| c[1].content.contains("NOTES:"))
+            .expect("a reduce prompt");
+        assert!(reduce[1]
+            .content
+            .contains("strengthen integration in the municipalities"));
+        assert!(!reduce[1].content.contains("goes on and on"));
     }
 
     #[test]
