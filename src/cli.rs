@@ -520,6 +520,7 @@ impl Display {
                     Stage::Brief { attempt: 1 } => "brief".to_string(),
                     Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
                     Stage::LatePoints => "key points from the last parts".to_string(),
+                    Stage::KeyPoints => "key points asked for".to_string(),
                     Stage::Summary { words } => {
                         format!("summary again (had {words} words)")
                     }

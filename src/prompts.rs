@@ -18,6 +18,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("notes.user", include_str!("../prompts/notes.user.j2")),
     ("summary.user", include_str!("../prompts/summary.user.j2")),
     (
+        "key_points.user",
+        include_str!("../prompts/key_points.user.j2"),
+    ),
+    (
         "late_points.user",
         include_str!("../prompts/late_points.user.j2"),
     ),

@@ -83,6 +83,8 @@ pub enum Stage {
     },
     /// Key points from the last parts of a long document are asked for.
     LatePoints,
+    /// The answer had no key points; they are asked for.
+    KeyPoints,
     /// A translation has reached paragraph `paragraph` of `paragraphs`.
     Translate {
         paragraph: usize,
@@ -352,19 +354,7 @@ impl Briefer<'_> {
             "late_points.user",
             context! { count => COUNT, from_part, parts },
         )?;
-        conversation.push(ChatMessage::user(&user));
-        let generation = self.ask_messages(&conversation, self.options.notes_max_tokens)?;
-        let answer = parse_brief_answer(&format!("KEY POINTS:\n{}", generation.text));
-        let late: Vec<String> = answer
-            .key_points
-            .into_iter()
-            .filter(|p| {
-                p.split_whitespace().count() <= MAX_POINT_WORDS
-                    && is_english(p)
-                    && facts_not_in(source, p).is_empty()
-            })
-            .take(COUNT)
-            .collect();
+        let late = self.ask_for_points(conversation, &user, COUNT, source)?;
         if late.is_empty() {
             return Ok(());
         }
@@ -372,6 +362,47 @@ impl Briefer<'_> {
         points.truncate(KEY_POINTS.end() - late.len());
         points.extend(late);
         parsed.key_points = dedupe_points(points);
+        Ok(())
+    }
+
+    /// Key points asked for as a reply in the brief's conversation: at most
+    /// `count` of them, each one English sentence with no fact the source lacks.
+    fn ask_for_points(
+        &mut self,
+        mut conversation: Vec<ChatMessage>,
+        user: &str,
+        count: usize,
+        source: &SourceIndex,
+    ) -> Result<Vec<String>, PipelineError> {
+        conversation.push(ChatMessage::user(user));
+        let generation = self.ask_messages(&conversation, self.options.settings.max_new_tokens)?;
+        let answer = parse_brief_answer(&format!("KEY POINTS:\n{}", generation.text));
+        Ok(answer
+            .key_points
+            .into_iter()
+            .filter(|p| {
+                p.split_whitespace().count() <= MAX_POINT_WORDS
+                    && is_english(p)
+                    && facts_not_in(source, p).is_empty()
+            })
+            .take(count)
+            .collect())
+    }
+
+    /// An answer without key points (the model put everything into its
+    /// summary) is asked for them once, in the same conversation.
+    fn missing_points(
+        &mut self,
+        parsed: &mut ParsedBrief,
+        conversation: Vec<ChatMessage>,
+        source: &SourceIndex,
+    ) -> Result<(), PipelineError> {
+        if !parsed.key_points.is_empty() || conversation.is_empty() {
+            return Ok(());
+        }
+        (self.on_event)(PipelineEvent::Stage(Stage::KeyPoints));
+        let user = self.prompts.render("key_points.user", context! {})?;
+        parsed.key_points = self.ask_for_points(conversation, &user, *KEY_POINTS.end(), source)?;
         Ok(())
     }
 
@@ -497,10 +528,13 @@ pub fn brief_document(
         on_event,
     };
     let (parsed, chunks) = if body_tokens <= options.context_budget {
-        (briefer.brief(Some(&numbered), None, &source)?.0, 1)
+        let (mut parsed, conversation) = briefer.brief(Some(&numbered), None, &source)?;
+        briefer.missing_points(&mut parsed, conversation, &source)?;
+        (parsed, 1)
     } else {
         let (notes, parts, labelled) = briefer.notes_for(&pieces)?;
         let (mut parsed, conversation) = briefer.brief(None, Some(&notes), &source)?;
+        briefer.missing_points(&mut parsed, conversation.clone(), &source)?;
         briefer.late_points(&mut parsed, conversation, labelled, &source)?;
         (parsed, parts)
     };
@@ -788,6 +822,27 @@ mod tests {
             "The conclusion says that the cooperation continues after 2013."
         );
         assert!(!brief.key_points.iter().any(|p| p.contains("2031")));
+    }
+
+    #[test]
+    fn an_answer_without_key_points_is_asked_for_them() {
+        let summary_only = GOOD.split("KEY POINTS:").next().unwrap().to_string();
+        let points = "- Sweden supports the proposed conclusions on integration policy. (¶2)\n\
+            - The common basic principles were adopted by the Council in November 2004. (¶3)";
+        let mut g = ScriptedGenerator {
+            // The brief (twice: its summary is short and asked again), then the points.
+            brief: vec![summary_only.clone(), summary_only, points.into()],
+            ..Default::default()
+        };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let request = g.calls.last().unwrap();
+        assert!(
+            request[3].content.contains("no KEY POINTS"),
+            "{}",
+            request[3].content
+        );
+        assert_eq!(brief.key_points.len(), 2, "{:?}", brief.key_points);
+        assert!(brief.key_points[1].contains("November 2004"));
     }
 
     #[test]
