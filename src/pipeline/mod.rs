@@ -376,7 +376,15 @@ impl Briefer<'_> {
     ) -> Result<Vec<String>, PipelineError> {
         conversation.push(ChatMessage::user(user));
         let generation = self.ask_messages(&conversation, self.options.settings.max_new_tokens)?;
-        let answer = parse_brief_answer(&format!("KEY POINTS:\n{}", generation.text));
+        // Only listed lines count: an answer that is not a list (a poem an
+        // injected instruction asked for, a paragraph) gives no points.
+        let listed = generation
+            .text
+            .lines()
+            .filter(|l| answer::strip_bullet(l).is_some())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let answer = parse_brief_answer(&format!("KEY POINTS:\n{listed}"));
         Ok(answer
             .key_points
             .into_iter()
