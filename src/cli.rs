@@ -409,7 +409,7 @@ fn brief_batch(
         kind: "brief",
         model_sha256: model.sha256.clone(),
         prompt_versions: prompts.versions().clone(),
-        settings_sha256: settings_sha256(options),
+        settings_sha256: settings_sha256(&(options, prompts.text_sha256())),
         outputs: brief_outputs,
     }
 }
@@ -770,7 +770,7 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
         kind: "translate",
         model_sha256: model.sha256.clone(),
         prompt_versions: prompts.versions().clone(),
-        settings_sha256: settings_sha256(&options),
+        settings_sha256: settings_sha256(&(&options, prompts.text_sha256())),
         outputs: args.format.outputs(),
     };
     let format = args.format;

@@ -53,6 +53,8 @@ pub enum PromptError {
 pub struct PromptSet {
     env: Environment<'static>,
     versions: BTreeMap<String, String>,
+    /// sha256 over every template's name and text.
+    text_sha256: String,
 }
 
 fn version_of(name: &str, source: &str) -> Result<String, PromptError> {
@@ -100,9 +102,19 @@ impl PromptSet {
     fn from_sources(
         sources: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, PromptError> {
+        use sha2::{Digest, Sha256};
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         let mut versions = BTreeMap::new();
+        let mut sources: Vec<(String, String)> = sources.into_iter().collect();
+        sources.sort();
+        let mut hasher = Sha256::new();
+        for (name, source) in &sources {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(source.as_bytes());
+            hasher.update([0]);
+        }
         for (name, source) in sources {
             versions.insert(name.clone(), version_of(&name, &source)?);
             env.add_template_owned(name.clone(), source)
@@ -111,7 +123,11 @@ impl PromptSet {
                     reason: e.to_string(),
                 })?;
         }
-        Ok(Self { env, versions })
+        Ok(Self {
+            env,
+            versions,
+            text_sha256: hex::encode(hasher.finalize()),
+        })
     }
 
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, PromptError> {
@@ -130,6 +146,12 @@ impl PromptSet {
     /// Template name → version, as recorded in each brief.
     pub fn versions(&self) -> &BTreeMap<String, String> {
         &self.versions
+    }
+
+    /// A hash of the templates' text: a batch redoes its documents when a
+    /// template was edited, even if its version line was not bumped.
+    pub fn text_sha256(&self) -> &str {
+        &self.text_sha256
     }
 }
 
@@ -198,6 +220,21 @@ mod tests {
             .unwrap();
         assert!(!document.contains("last parts"));
         assert!(document.contains("(¶3).\n\nRules:"), "{document}");
+    }
+
+    #[test]
+    fn an_edited_template_changes_the_text_hash_even_with_the_same_version() {
+        let set = |text: &str| {
+            PromptSet::from_sources([("brief.user".to_string(), text.to_string())]).unwrap()
+        };
+        let a = set("{#- version: brief.user/1 -#}\nWrite a brief.");
+        let b = set("{#- version: brief.user/1 -#}\nWrite a short brief.");
+        assert_eq!(a.versions(), b.versions());
+        assert_ne!(a.text_sha256(), b.text_sha256());
+        assert_eq!(
+            a.text_sha256(),
+            set("{#- version: brief.user/1 -#}\nWrite a brief.").text_sha256()
+        );
     }
 
     #[test]
