@@ -340,7 +340,7 @@ impl Briefer<'_> {
     fn late_points(
         &mut self,
         parsed: &mut ParsedBrief,
-        mut conversation: Vec<ChatMessage>,
+        conversation: Vec<ChatMessage>,
         parts: usize,
         source: &SourceIndex,
     ) -> Result<(), PipelineError> {
@@ -669,6 +669,13 @@ mod tests {
         KEY POINTS:\n- Sweden supports the proposed conclusions on integration policy.\n- The ministers met informally in Potsdam on 10-11 May.\n\
         - The common basic principles were adopted by the Council in November 2004.\n";
 
+    /// `n` numbered Danish paragraphs, long enough to need several parts.
+    fn danish_sections(n: usize) -> String {
+        (1..=n)
+            .map(|i| format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"))
+            .collect()
+    }
+
     fn document(text: &str) -> Document {
         crate::ingest::ingest_bytes("doc.txt", text.as_bytes()).unwrap()
     }
@@ -751,10 +758,7 @@ mod tests {
 
     #[test]
     fn a_long_document_goes_through_notes_that_reach_its_last_part() {
-        let mut text = String::new();
-        for i in 1..=40 {
-            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
-        }
+        let mut text = danish_sections(40);
         text.push_str("Konklusion. Samarbejdet med Tunesien og Jordan fortsætter efter 2013.\n");
         let notes: Vec<String> = (1..=10)
             .map(|i| format!("- Note {i} on the work of the government."))
@@ -787,10 +791,7 @@ mod tests {
 
     #[test]
     fn a_brief_from_notes_asks_for_key_points_from_the_last_parts() {
-        let mut text = String::new();
-        for i in 1..=40 {
-            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
-        }
+        let mut text = danish_sections(40);
         text.push_str("Konklusion. Samarbejdet med Tunesien og Jordan fortsætter efter 2013.\n");
         let answer = "TITLE: Integration in the municipalities\nSUMMARY: The government has decided to strengthen integration.\n\
             KEY POINTS:\n- The government will strengthen its work on integration.\n- The work is done in the municipalities.\n\
@@ -855,10 +856,7 @@ mod tests {
 
     #[test]
     fn a_note_cut_off_by_the_token_cap_is_left_out() {
-        let mut text = String::new();
-        for i in 1..=40 {
-            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
-        }
+        let text = danish_sections(40);
         let complete = "- The government will strengthen integration in the municipalities.\n";
         let notes = format!(
             "{}- The last note goes on and on {}",
@@ -888,10 +886,7 @@ mod tests {
 
     #[test]
     fn notes_beyond_the_reduce_budget_are_condensed_by_notes_on_notes() {
-        let mut text = String::new();
-        for i in 1..=120 {
-            text.push_str(&format!("Afsnit {i}. Regeringen har besluttet at styrke indsatsen for integration i kommune nummer {i}.\n\n"));
-        }
+        let text = danish_sections(120);
         let notes: Vec<String> = (1..=20)
             .map(|i| {
                 format!(
