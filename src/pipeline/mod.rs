@@ -448,11 +448,12 @@ impl Briefer<'_> {
             n.saturating_sub(*SUMMARY_WORDS.end()) + SUMMARY_WORDS.start().saturating_sub(n)
         };
         let nearer = distance(candidate.split_whitespace().count()) < distance(words);
+        let already_unsupported = facts_not_in(source, &parsed.summary);
         if nearer
             && is_english(&candidate)
             && facts_not_in(source, &candidate)
                 .iter()
-                .all(|f| facts_not_in(source, &parsed.summary).contains(f))
+                .all(|f| already_unsupported.contains(f))
         {
             parsed.summary = candidate;
         }
