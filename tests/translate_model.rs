@@ -2,6 +2,8 @@
 //! bokmål) and the first section of seed 001 (Danish), checked for
 //! structure, numbers and language.
 
+mod support;
+
 use nordbrief::brief::ModelInfo;
 use nordbrief::facts::missing_numbers;
 use nordbrief::generate::ModelGenerator;
@@ -12,16 +14,8 @@ use nordbrief::pipeline::translate::{
 use nordbrief::prompts::PromptSet;
 
 fn default_model() -> ModelGenerator {
-    let id = nordbrief::model::default_model_id();
-    let manifest = nordbrief::model::find_manifest(&id).expect("default model manifest");
-    let mut opts = nordbrief::model::ResolveOptions::from_env();
-    opts.quiet = true;
-    let resolved = nordbrief::model::resolve(&manifest, &opts).unwrap_or_else(|e| {
-        panic!("the default model must be obtainable (run `nordbrief models pull {id}`): {e}")
-    });
-    ModelGenerator::new(
-        nordbrief::model::load::load(&resolved.path).expect("the default model loads"),
-    )
+    let path = support::resolve_model(&nordbrief::model::default_model_id());
+    ModelGenerator::new(nordbrief::model::load::load(&path).expect("the default model loads"))
 }
 
 fn translate(generator: &mut ModelGenerator, doc: &Document) -> Translation {

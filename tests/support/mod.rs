@@ -171,3 +171,17 @@ pub fn tree(dir: &Path) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// Gets a model through nordbrief's own resolver (cache, hub or pip mirror),
+/// exactly as a user gets it; a test that needs the model fails, never skips,
+/// when it cannot be had.
+pub fn resolve_model(id: &str) -> PathBuf {
+    let manifest = nordbrief::model::find_manifest(id)
+        .unwrap_or_else(|e| panic!("no manifest for model {id}: {e}"));
+    let mut opts = nordbrief::model::ResolveOptions::from_env();
+    opts.quiet = true;
+    let resolved = nordbrief::model::resolve(&manifest, &opts).unwrap_or_else(|e| {
+        panic!("model {id} must be obtainable (run `nordbrief models pull {id}`): {e}")
+    });
+    resolved.path
+}
