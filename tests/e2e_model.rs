@@ -10,7 +10,6 @@ use nordbrief::ingest::{lang, Language};
 
 const TEST_MODEL: &str = "qwen2.5-coder-0.5b-instruct";
 
-
 fn is_english(text: &str) -> bool {
     lang::detect(text).language == Language::English
 }
