@@ -521,6 +521,7 @@ impl Display {
                     Stage::Brief { attempt } => format!("brief, attempt {attempt}"),
                     Stage::LatePoints => "key points from the last parts".to_string(),
                     Stage::KeyPoints => "key points asked for".to_string(),
+                    Stage::Title => "title asked for".to_string(),
                     Stage::Summary { words } => {
                         format!("summary again (had {words} words)")
                     }

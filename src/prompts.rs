@@ -25,6 +25,7 @@ const BUILTIN: &[(&str, &str)] = &[
         "late_points.user",
         include_str!("../prompts/late_points.user.j2"),
     ),
+    ("title.user", include_str!("../prompts/title.user.j2")),
     (
         "translate.system",
         include_str!("../prompts/translate.system.j2"),
@@ -164,7 +165,7 @@ mod tests {
     fn builtin_templates_parse_and_carry_versions() {
         let set = PromptSet::builtin().unwrap();
         assert_eq!(set.versions().len(), BUILTIN.len());
-        assert_eq!(set.versions()["brief.user"], "brief.user/4");
+        assert_eq!(set.versions()["brief.user"], "brief.user/5");
     }
 
     #[test]

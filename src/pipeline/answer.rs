@@ -110,6 +110,10 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
     let mut summary = Vec::new();
     let mut points: Vec<String> = Vec::new();
     let mut saw_key_points = false;
+    // Indent of the last key point when it introduces a list ("…, such as:");
+    // bullets indented deeper are its items, not points of their own.
+    let mut list_owner_indent: Option<usize> = None;
+    let mut owners_of_items: Vec<usize> = Vec::new();
     for line in answer.lines() {
         if section == Section::Trailing {
             continue;
@@ -139,7 +143,22 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
             // A title is one line; anything after it before a heading is summary.
             Section::Title | Section::Summary => summary.push(line.to_string()),
             Section::KeyPoints => match strip_bullet(line) {
-                Some(p) => points.push(clean_inline(p)),
+                Some(p) => {
+                    let indent = line.len() - line.trim_start().len();
+                    let item = clean_inline(p);
+                    match (list_owner_indent, points.last_mut()) {
+                        (Some(owner), Some(last)) if indent > owner => {
+                            add_list_item(last, &item);
+                            if owners_of_items.last() != Some(&(points.len() - 1)) {
+                                owners_of_items.push(points.len() - 1);
+                            }
+                        }
+                        _ => {
+                            list_owner_indent = item.ends_with(':').then_some(indent);
+                            points.push(item);
+                        }
+                    }
+                }
                 // A wrapped bullet continues on the next line; a line after a
                 // finished sentence is a point written without a bullet.
                 None => {
@@ -178,15 +197,72 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
                 .collect();
         }
     }
-    let points: Vec<String> = points.iter().map(|p| strip_label(p).to_string()).collect();
+    for &owner in &owners_of_items {
+        let point = &mut points[owner];
+        if !point.ends_with(['.', '!', '?']) {
+            point.push('.');
+        }
+    }
+    // "Label: sentence" loses its label, but "Measures include: a; b" is a
+    // list's own lead-in and stays.
+    let points: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match owners_of_items.contains(&i) {
+            true => p.clone(),
+            false => strip_label(p).to_string(),
+        })
+        .collect();
     ParsedBrief {
-        title: clean_inline(&title.join(" "))
-            .trim_end_matches('.')
-            .trim_end()
-            .to_string(),
+        title: clean_title(&title.join(" ")),
         summary: clean_inline(&summary.join(" ")),
         key_points: dedupe_points(points.into_iter().filter(|p| !p.is_empty()).collect()),
     }
+}
+
+/// A title line without decoration or final full stop; the prompt's own
+/// words ("An English title on one line"), echoed, are no title.
+fn clean_title(line: &str) -> String {
+    let title = clean_inline(line)
+        .trim_end_matches('.')
+        .trim_end()
+        .to_string();
+    let lower = title.to_lowercase();
+    let echoed = ["an english title", "english title", "a title", "title"]
+        .iter()
+        .any(|echo| lower == *echo || lower.starts_with(&format!("{echo} on one line")));
+    if echoed {
+        String::new()
+    } else {
+        title
+    }
+}
+
+/// The title in a reply that was asked for one: its first line, with or
+/// without a "TITLE:" heading.
+pub fn parse_title_reply(reply: &str) -> String {
+    let Some(line) = reply.lines().find(|l| !clean_inline(l).is_empty()) else {
+        return String::new();
+    };
+    match heading(line) {
+        Some((Section::Title, rest)) => clean_title(rest),
+        _ => clean_title(line),
+    }
+}
+
+/// Appends a list item to the point that introduced the list: "…, such as:"
+/// + "Studying models." → "…, such as: studying models", later items after "; ".
+fn add_list_item(point: &mut String, item: &str) {
+    let item = item.trim_end_matches(['.', ';', ',']);
+    if item.is_empty() {
+        return;
+    }
+    if point.ends_with(':') {
+        point.push(' ');
+    } else {
+        point.push_str("; ");
+    }
+    point.push_str(item);
 }
 
 /// A point written as "Label: sentence" keeps only the sentence: small
@@ -278,6 +354,49 @@ mod tests {
         // A single dash line is prose, not a list.
         let b = parse_brief_answer("SUMMARY: Text.\n- Only one.");
         assert!(b.key_points.is_empty());
+    }
+
+    #[test]
+    fn indented_items_under_a_point_ending_in_a_colon_join_that_point() {
+        let answer = "TITLE: T\nSUMMARY: S.\nKEY POINTS:\n\
+- Sweden supports the conclusions.\n\
+- It discusses models for improving integration, such as:\n  \
+- Studying different models.\n  \
+- Developing \"European modules\" for integration\n\
+- Measures include:\n    1. language courses;\n    2. faster processing\n\
+- The document highlights intercultural dialogue.\n  \
+- An indented point under a finished sentence stays a point.\n";
+        let parsed = parse_brief_answer(answer);
+        assert_eq!(
+            parsed.key_points,
+            vec![
+                "Sweden supports the conclusions.",
+                "It discusses models for improving integration, such as: Studying different models; Developing \"European modules\" for integration.",
+                "Measures include: language courses; faster processing.",
+                "The document highlights intercultural dialogue.",
+                "An indented point under a finished sentence stays a point.",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_prompts_own_words_as_title_are_no_title() {
+        let parsed = parse_brief_answer("TITLE: An English title on one line.\nSUMMARY: S.");
+        assert_eq!(parsed.title, "");
+        assert_eq!(parse_brief_answer("TITLE: **English Title**").title, "");
+        assert_eq!(
+            parse_brief_answer("TITLE: A title for integration policy").title,
+            "A title for integration policy"
+        );
+        assert_eq!(
+            parse_title_reply("\n**Title:** Norway's Integration Policy.\nMore text"),
+            "Norway's Integration Policy"
+        );
+        assert_eq!(
+            parse_title_reply("Norway's Integration Policy"),
+            "Norway's Integration Policy"
+        );
+        assert_eq!(parse_title_reply("An English title on one line"), "");
     }
 
     #[test]

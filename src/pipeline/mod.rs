@@ -85,6 +85,8 @@ pub enum Stage {
     LatePoints,
     /// The answer had no key points; they are asked for.
     KeyPoints,
+    /// The answer had no title; one is asked for.
+    Title,
     /// A translation has reached paragraph `paragraph` of `paragraphs`.
     Translate {
         paragraph: usize,
@@ -290,6 +292,9 @@ impl Briefer<'_> {
             )?;
             let generation = self.ask(&system, &user, self.options.settings.max_new_tokens)?;
             parsed = parse_brief_answer(&generation.text);
+            if generation.stop == StopReason::TokenCap {
+                mend_cut_answer(&mut parsed);
+            }
             conversation = vec![
                 ChatMessage::system(&system),
                 ChatMessage::user(&user),
@@ -329,6 +334,7 @@ impl Briefer<'_> {
             unsupported = facts;
         }
         self.fit_summary(&mut parsed, conversation.clone(), source)?;
+        self.missing_title(&mut parsed, conversation.clone(), source)?;
         Ok((parsed, conversation))
     }
 
@@ -384,7 +390,10 @@ impl Briefer<'_> {
             .filter(|l| answer::strip_bullet(l).is_some())
             .collect::<Vec<_>>()
             .join("\n");
-        let answer = parse_brief_answer(&format!("KEY POINTS:\n{listed}"));
+        let mut answer = parse_brief_answer(&format!("KEY POINTS:\n{listed}"));
+        if generation.stop == StopReason::TokenCap {
+            mend_cut_answer(&mut answer);
+        }
         Ok(answer
             .key_points
             .into_iter()
@@ -395,6 +404,34 @@ impl Briefer<'_> {
             })
             .take(count)
             .collect())
+    }
+
+    /// An answer without a title (none written, or the prompt's words
+    /// echoed) is asked for one once, in the same conversation; the reply
+    /// is kept if it is a short English line with no fact the source lacks.
+    /// An answer with no key points did not follow the format at all (it
+    /// may have obeyed an instruction in the document); it is not patched.
+    fn missing_title(
+        &mut self,
+        parsed: &mut ParsedBrief,
+        mut conversation: Vec<ChatMessage>,
+        source: &SourceIndex,
+    ) -> Result<(), PipelineError> {
+        if !parsed.title.is_empty() || parsed.key_points.is_empty() || conversation.is_empty() {
+            return Ok(());
+        }
+        (self.on_event)(PipelineEvent::Stage(Stage::Title));
+        let user = self.prompts.render("title.user", context! {})?;
+        conversation.push(ChatMessage::user(&user));
+        let generation = self.ask_messages(&conversation, MAX_TITLE_TOKENS)?;
+        let title = answer::parse_title_reply(&generation.text);
+        if (1..=MAX_TITLE_WORDS).contains(&title.split_whitespace().count())
+            && is_english(&title)
+            && facts_not_in(source, &title).is_empty()
+        {
+            parsed.title = title;
+        }
+        Ok(())
     }
 
     /// An answer without key points (the model put everything into its
@@ -436,18 +473,15 @@ impl Briefer<'_> {
             .render("summary.user", context! { words, too_long })?;
         conversation.push(ChatMessage::user(&user));
         let generation = self.ask_messages(&conversation, self.options.settings.max_new_tokens)?;
-        // Small models run on past the paragraph asked for (the key points
-        // again, "the main points are: ..."); only its first paragraph counts.
-        let first_paragraph = generation
-            .text
-            .split("\n\n")
-            .find(|p| !p.trim().is_empty())
-            .unwrap_or_default();
-        let candidate = parse_brief_answer(first_paragraph).summary;
-        let distance = |n: usize| {
+        let distance = |text: &str| {
+            let n = text.split_whitespace().count();
             n.saturating_sub(*SUMMARY_WORDS.end()) + SUMMARY_WORDS.start().saturating_sub(n)
         };
-        let nearer = distance(candidate.split_whitespace().count()) < distance(words);
+        let candidate = summary_candidates(&generation.text, generation.stop)
+            .into_iter()
+            .min_by_key(|c| distance(c))
+            .unwrap_or_default();
+        let nearer = distance(&candidate) < distance(&parsed.summary);
         let already_unsupported = facts_not_in(source, &parsed.summary);
         if nearer
             && is_english(&candidate)
@@ -460,6 +494,66 @@ impl Briefer<'_> {
         Ok(())
     }
 }
+
+/// The summaries a reply to `summary.user` offers. Small models run on past
+/// the paragraph asked for: the key points again, or the whole brief echoed
+/// with a second, rewritten SUMMARY; each prose paragraph is a candidate. A
+/// paragraph cut off by the token cap keeps only its finished sentences.
+fn summary_candidates(reply: &str, stop: StopReason) -> Vec<String> {
+    let paragraphs: Vec<&str> = reply
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    let last = paragraphs.len().saturating_sub(1);
+    paragraphs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, paragraph)| {
+            let summary = parse_brief_answer(paragraph).summary;
+            if i == last && stop == StopReason::TokenCap {
+                finished_sentences(&summary).map(str::to_string)
+            } else {
+                Some(summary)
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// An answer the token cap cut off ends in a broken sentence: its last key
+/// point (or, without points, its summary) keeps only its finished
+/// sentences, and a point with none is left out.
+fn mend_cut_answer(parsed: &mut ParsedBrief) {
+    let finished = |text: &str| text.ends_with(['.', '!', '?', ')']);
+    match parsed.key_points.pop() {
+        Some(last) if finished(&last) => parsed.key_points.push(last),
+        Some(last) => parsed
+            .key_points
+            .extend(finished_sentences(&last).map(str::to_string)),
+        None => {
+            if let Some(kept) = finished_sentences(&parsed.summary) {
+                parsed.summary = kept.to_string();
+            }
+        }
+    }
+}
+
+/// `text` up to the end of its last finished sentence, if it has one.
+fn finished_sentences(text: &str) -> Option<&str> {
+    let text = text.trim_end();
+    text.char_indices()
+        .filter(|&(i, c)| {
+            matches!(c, '.' | '!' | '?')
+                && text[i + 1..].chars().next().is_none_or(char::is_whitespace)
+        })
+        .last()
+        .map(|(i, _)| &text[..=i])
+}
+
+/// A title longer than this is a sentence, not the title asked for.
+const MAX_TITLE_WORDS: usize = 15;
+/// Room for one title line and a little chatter around it.
+const MAX_TITLE_TOKENS: usize = 48;
 
 /// A key point longer than this is a paragraph, not the one sentence asked for.
 const MAX_POINT_WORDS: usize = 50;
@@ -853,6 +947,71 @@ mod tests {
         );
         assert_eq!(brief.key_points.len(), 2, "{:?}", brief.key_points);
         assert!(brief.key_points[1].contains("November 2004"));
+    }
+
+    #[test]
+    fn an_answer_without_a_title_is_asked_for_one() {
+        let echoed = GOOD.replace(
+            "TITLE: Council conclusions on integration",
+            "TITLE: An English title on one line",
+        );
+        let brief_with_title_reply = |reply: &str| {
+            let mut g = ScriptedGenerator {
+                // The brief (twice: its summary is short and asked again), then the title.
+                brief: vec![echoed.clone(), echoed.clone(), reply.into()],
+                ..Default::default()
+            };
+            let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+            let request = g.calls.last().unwrap().clone();
+            (brief, request)
+        };
+        let (brief, request) = brief_with_title_reply("Title: EU conclusions on integration.");
+        assert!(
+            request[3].content.contains("no English title"),
+            "{request:?}"
+        );
+        assert_eq!(brief.title, "EU conclusions on integration");
+        // A title with a fact the document lacks is not taken.
+        let (brief, _) = brief_with_title_reply("The 2031 integration reform");
+        assert_eq!(brief.title, "");
+    }
+
+    #[test]
+    fn a_summary_reply_offers_each_prose_paragraph_and_cut_ones_end_at_a_sentence() {
+        let reply = "SUMMARY: A short summary.\n\nKEY POINTS:\n- One point.\n- Another point.\n\n\
+SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in the mid";
+        assert_eq!(
+            summary_candidates(reply, StopReason::TokenCap),
+            vec![
+                "A short summary.",
+                "A longer summary with 3.5 million people."
+            ]
+        );
+        assert_eq!(
+            summary_candidates(reply, StopReason::EndOfTurn)[1],
+            "A longer summary with 3.5 million people. It runs on and is cut off in the mid"
+        );
+        assert_eq!(finished_sentences("No sentence ends here"), None);
+        assert_eq!(finished_sentences("Why? Because"), Some("Why?"));
+    }
+
+    #[test]
+    fn an_answer_cut_by_the_token_cap_loses_its_broken_sentence() {
+        let mut parsed = parse_brief_answer(
+            "TITLE: T\nSUMMARY: S.\nKEY POINTS:\n- A whole point (¶2)\n\
+- Moldova meets all benchmarks. Following this, the Commission proposed",
+        );
+        mend_cut_answer(&mut parsed);
+        assert_eq!(
+            parsed.key_points,
+            vec!["A whole point (¶2)", "Moldova meets all benchmarks."]
+        );
+        let mut parsed = parse_brief_answer("KEY POINTS:\n- One point.\n- Cut in the mid");
+        mend_cut_answer(&mut parsed);
+        assert_eq!(parsed.key_points, vec!["One point."]);
+        let mut parsed = parse_brief_answer("SUMMARY: The first sentence. The second is cu");
+        mend_cut_answer(&mut parsed);
+        assert_eq!(parsed.summary, "The first sentence.");
     }
 
     #[test]
