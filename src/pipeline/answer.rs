@@ -251,7 +251,7 @@ pub fn parse_title_reply(reply: &str) -> String {
 }
 
 /// Appends a list item to the point that introduced the list: "…, such as:"
-/// + "Studying models." → "…, such as: studying models", later items after "; ".
+/// + "Studying models." → "…, such as: Studying models", later items after "; ".
 fn add_list_item(point: &mut String, item: &str) {
     let item = item.trim_end_matches(['.', ';', ',']);
     if item.is_empty() {
