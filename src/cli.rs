@@ -5,12 +5,12 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nordbrief::batch::{
-    brief_outputs, settings_sha256, Batch, BatchError, BatchEvent, BriefTask, DocumentTask,
-    Outcome, Shard, TaskLoader,
+    brief_outputs, settings_sha256, Batch, BatchError, BatchEvent, BriefTask, DocumentOutcome,
+    DocumentTask, Outcome, Shard, TaskLoader,
 };
 use nordbrief::brief::ModelInfo;
 use nordbrief::generate::{AnswerMemo, Generator, ModelGenerator, Progress, ScriptedGenerator};
@@ -662,6 +662,22 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
         &mut |e| display.event(e),
     )?;
     display.finish();
+    let ext = if args.json { "json" } else { "md" };
+    finish_batch(&outcomes, single, args.quiet, &out, "briefed", |id| {
+        out.join(format!("{id}.{ext}"))
+    })
+}
+
+/// Ends a batch command: a single document's output (or its error) is
+/// printed; a batch says what was done, and exits 1 if any document failed.
+fn finish_batch(
+    outcomes: &[DocumentOutcome],
+    single: bool,
+    quiet: bool,
+    out: &Path,
+    done_verb: &str,
+    single_output: impl Fn(&str) -> PathBuf,
+) -> Result<ExitCode> {
     let failed: Vec<_> = outcomes
         .iter()
         .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
@@ -676,10 +692,8 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
                 bail!("{}: {reason}", o.source.display());
             }
         }
-        let id = &outcomes[0].id;
-        let ext = if args.json { "json" } else { "md" };
-        let text = std::fs::read_to_string(out.join(format!("{id}.{ext}")))
-            .context("cannot read the brief back")?;
+        let text = std::fs::read_to_string(single_output(&outcomes[0].id))
+            .context("cannot read the output back")?;
         outln!("{}", text.trim_end());
         return Ok(ExitCode::SUCCESS);
     }
@@ -691,9 +705,9 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
         .iter()
         .filter(|o| o.outcome == Outcome::Unchanged)
         .count();
-    if !args.quiet {
+    if !quiet {
         eprintln!(
-            "{done} briefed, {unchanged} unchanged, {} failed → {}",
+            "{done} {done_verb}, {unchanged} unchanged, {} failed → {}",
             failed.len(),
             out.display()
         );
@@ -781,45 +795,8 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
         &mut |e| display.event(e),
     )?;
     display.finish();
-    let failed: Vec<_> = outcomes
-        .iter()
-        .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
-        .collect();
-    if single {
-        if let Some(o) = failed.first() {
-            if let Outcome::Failed { reason } = &o.outcome {
-                // Most reasons already name the file.
-                if reason.contains(&*o.source.to_string_lossy()) {
-                    bail!("{reason}");
-                }
-                bail!("{}: {reason}", o.source.display());
-            }
-        }
-        let id = &outcomes[0].id;
-        let text = std::fs::read_to_string(out.join(format.file_name(id)))
-            .context("cannot read the translation back")?;
-        outln!("{}", text.trim_end());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let done = outcomes
-        .iter()
-        .filter(|o| matches!(o.outcome, Outcome::Done { .. }))
-        .count();
-    let unchanged = outcomes
-        .iter()
-        .filter(|o| o.outcome == Outcome::Unchanged)
-        .count();
-    if !args.quiet {
-        eprintln!(
-            "{done} translated, {unchanged} unchanged, {} failed → {}",
-            failed.len(),
-            out.display()
-        );
-    }
-    Ok(if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_SOME_FAILED)
+    finish_batch(&outcomes, single, args.quiet, &out, "translated", |id| {
+        out.join(format.file_name(id))
     })
 }
 
