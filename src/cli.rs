@@ -663,9 +663,15 @@ fn brief(args: BriefArgs) -> Result<ExitCode> {
     )?;
     display.finish();
     let ext = if args.json { "json" } else { "md" };
-    finish_batch(&outcomes, single, args.quiet, &out, "briefed", |id| {
-        out.join(format!("{id}.{ext}"))
-    })
+    let output_of = |id: &str| out.join(format!("{id}.{ext}"));
+    finish_batch(
+        &outcomes,
+        single,
+        args.quiet,
+        &out,
+        ("brief", "briefed"),
+        output_of,
+    )
 }
 
 /// Ends a batch command: a single document's output (or its error) is
@@ -675,7 +681,7 @@ fn finish_batch(
     single: bool,
     quiet: bool,
     out: &Path,
-    done_verb: &str,
+    (output_noun, done_verb): (&str, &str),
     single_output: impl Fn(&str) -> PathBuf,
 ) -> Result<ExitCode> {
     let failed: Vec<_> = outcomes
@@ -693,7 +699,7 @@ fn finish_batch(
             }
         }
         let text = std::fs::read_to_string(single_output(&outcomes[0].id))
-            .context("cannot read the output back")?;
+            .with_context(|| format!("cannot read the {output_noun} back"))?;
         outln!("{}", text.trim_end());
         return Ok(ExitCode::SUCCESS);
     }
@@ -795,9 +801,15 @@ fn translate(args: TranslateArgs) -> Result<ExitCode> {
         &mut |e| display.event(e),
     )?;
     display.finish();
-    finish_batch(&outcomes, single, args.quiet, &out, "translated", |id| {
-        out.join(format.file_name(id))
-    })
+    let output_of = |id: &str| out.join(format.file_name(id));
+    finish_batch(
+        &outcomes,
+        single,
+        args.quiet,
+        &out,
+        ("translation", "translated"),
+        output_of,
+    )
 }
 
 fn digest(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<ExitCode> {
