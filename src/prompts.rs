@@ -224,6 +224,44 @@ mod tests {
     }
 
     #[test]
+    fn late_points_prompt_names_the_parts_or_the_conclusion() {
+        let set = PromptSet::builtin().unwrap();
+        let late = set
+            .render(
+                "late_points.user",
+                context! { count => 2, from_part => 15, to_part => 21, parts => 21 },
+            )
+            .unwrap();
+        assert!(
+            late.starts_with("Now write 2 more key points taken only from the notes of the last parts, Part 15 to Part 21, which hold the document's later sections and its conclusion."),
+            "{late}"
+        );
+        let before_conclusion = set
+            .render(
+                "late_points.user",
+                context! { count => 1, from_part => 15, to_part => 18, parts => 21 },
+            )
+            .unwrap();
+        assert!(
+            before_conclusion.contains("1 more key point taken only from the notes of the last parts, Part 15 to Part 18, which hold the document's later sections. "),
+            "{before_conclusion}"
+        );
+        assert!(before_conclusion.ends_with("Answer with the 1 line and nothing else."));
+        let conclusion = set
+            .render(
+                "late_points.user",
+                context! { count => 1, conclusion_part => 19, conclusion_paragraph => 160, parts => 21 },
+            )
+            .unwrap();
+        assert!(
+            conclusion.starts_with("Now write 1 more key point taken only from the notes of Part 19, which holds the document's conclusion (from paragraph 160 on)"),
+            "{conclusion}"
+        );
+        assert!(conclusion.contains("for example (¶161)"), "{conclusion}");
+        assert!(!conclusion.contains('\n'), "{conclusion}");
+    }
+
+    #[test]
     fn an_edited_template_changes_the_text_hash_even_with_the_same_version() {
         let set = |text: &str| {
             PromptSet::from_sources([("brief.user".to_string(), text.to_string())]).unwrap()

@@ -120,6 +120,60 @@ pub fn chunk(pieces: &[Piece], budget: usize, count: &dyn Fn(&str) -> usize) -> 
     chunks
 }
 
+/// First words that head a document's conclusion in Swedish, Danish,
+/// Norwegian and English. "Sammanfattning" and "sammendrag" are left out:
+/// in reports they usually open the document as its executive summary.
+const CONCLUSION_HEADINGS: [&str; 12] = [
+    "konklusion",
+    "konklusjon",
+    "slutsats",
+    "slutord",
+    "sluttord",
+    "afslutning",
+    "avslutning",
+    "afsluttende",
+    "avsluttende",
+    "avslutande",
+    "conclusion",
+    "concluding",
+];
+
+/// Whether a heading opens the document's conclusion ("6. KONKLUSION",
+/// "Slutsatser", "Avsluttende merknader"), whatever its numbering and case.
+pub fn is_conclusion_heading(text: &str) -> bool {
+    // Numbering is digits ("6.", "5.2") or a Roman numeral closed by "." or ")".
+    let is_numbering = |word: &str| {
+        !word.chars().any(char::is_alphabetic)
+            || (word.ends_with(['.', ')'])
+                && word
+                    .trim_end_matches(['.', ')'])
+                    .chars()
+                    .all(|c| "IVXLivxl".contains(c)))
+    };
+    let Some(first_word) = text.split_whitespace().find(|w| !is_numbering(w)) else {
+        return false;
+    };
+    let first_word = first_word
+        .trim_matches(|c: char| !c.is_alphabetic())
+        .to_lowercase();
+    CONCLUSION_HEADINGS
+        .iter()
+        .any(|h| first_word.starts_with(h))
+}
+
+/// The chunk (0-based) holding the last conclusion heading of `pieces`, and
+/// that heading's paragraph.
+pub fn conclusion_chunk(pieces: &[Piece], chunks: &[Chunk]) -> Option<(usize, usize)> {
+    let heading = pieces
+        .iter()
+        .rev()
+        .find(|p| p.is_heading && is_conclusion_heading(&p.text))?;
+    let index = chunks
+        .iter()
+        .position(|c| c.paragraphs.contains(&heading.paragraph))?;
+    Some((index, heading.paragraph))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +257,55 @@ mod tests {
     #[test]
     fn empty_input_gives_no_chunks() {
         assert!(chunk(&[], 100, &words).is_empty());
+    }
+
+    #[test]
+    fn conclusion_headings_are_known_in_every_language_and_numbering() {
+        for heading in [
+            "6. KONKLUSION",
+            "Slutsatser",
+            "7 Avslutning",
+            "Avsluttende merknader",
+            "Konklusjonar",
+            "IV. Conclusions",
+            "Afsluttende bemærkninger",
+        ] {
+            assert!(is_conclusion_heading(heading), "{heading}");
+        }
+        for heading in [
+            "Sammanfattning",
+            "2.1. Udvidelseslande",
+            "Rådets konklusioner om visum",
+            "",
+            "12.",
+        ] {
+            assert!(!is_conclusion_heading(heading), "{heading}");
+        }
+    }
+
+    #[test]
+    fn the_conclusion_chunk_is_the_one_holding_the_last_conclusion_heading() {
+        let heading = |paragraph: usize, text: &str| Piece {
+            paragraph,
+            is_heading: true,
+            text: text.into(),
+        };
+        let pieces = vec![
+            heading(1, "1. Indledning"),
+            piece(2, "a b c d e f g h i j k l"),
+            heading(3, "2. Konklusion"),
+            piece(4, "m n o p"),
+            heading(5, "Bilag I"),
+            piece(6, "q r s t u v w x y z"),
+        ];
+        let chunks = chunk(&pieces, 16, &words);
+        assert_eq!(chunks.len(), 3, "{chunks:?}");
+        assert_eq!(conclusion_chunk(&pieces, &chunks), Some((1, 3)));
+        assert_eq!(conclusion_chunk(&pieces[..2], &chunks), None);
+        // A conclusion paragraph that is not a heading names no chunk.
+        assert_eq!(
+            conclusion_chunk(&[piece(3, "Konklusion: ja")], &chunks),
+            None
+        );
     }
 }

@@ -146,6 +146,18 @@ pub fn is_english(text: &str) -> bool {
     crate::ingest::lang::detect(text).language == crate::ingest::Language::English
 }
 
+/// The map stage's result: English notes labelled "Part N of M".
+struct Notes {
+    text: String,
+    /// Parts read in all rounds (notes on notes included).
+    parts_read: usize,
+    /// Parts the final notes are labelled with.
+    labelled_parts: usize,
+    /// The labelled part (1-based) that holds the document's conclusion
+    /// heading, and that heading's paragraph.
+    conclusion: Option<(usize, usize)>,
+}
+
 struct Briefer<'a> {
     generator: &'a mut dyn Generator,
     prompts: &'a PromptSet,
@@ -226,9 +238,7 @@ impl Briefer<'_> {
     }
 
     /// Map: notes per chunk, merged again while they exceed the budget.
-    /// Returns the notes, the parts read in all rounds, and the parts the
-    /// final notes are labelled with.
-    fn notes_for(&mut self, pieces: &[Piece]) -> Result<(String, usize, usize), PipelineError> {
+    fn notes_for(&mut self, pieces: &[Piece]) -> Result<Notes, PipelineError> {
         let chunks = {
             let generator = &*self.generator;
             chunk(pieces, self.options.context_budget, &|t| {
@@ -252,7 +262,13 @@ impl Briefer<'_> {
         }
         let notes = sections.join("\n\n");
         if self.generator.count_tokens(&notes) <= self.options.reduce_budget || parts <= 1 {
-            return Ok((notes, parts, parts));
+            return Ok(Notes {
+                text: notes,
+                parts_read: parts,
+                labelled_parts: parts,
+                conclusion: chunk::conclusion_chunk(pieces, &chunks)
+                    .map(|(index, paragraph)| (index + 1, paragraph)),
+            });
         }
         // The notes themselves are too long for one prompt: take notes on the notes.
         let note_pieces: Vec<Piece> = sections
@@ -267,8 +283,13 @@ impl Briefer<'_> {
         let saved_language = std::mem::replace(&mut self.language, "English".to_string());
         let result = self.notes_for(&note_pieces);
         self.language = saved_language;
-        let (notes, more_parts, labelled) = result?;
-        Ok((notes, parts + more_parts, labelled))
+        let notes = result?;
+        Ok(Notes {
+            parts_read: parts + notes.parts_read,
+            // Notes on notes are labelled by rounds, not by the document's parts.
+            conclusion: None,
+            ..notes
+        })
     }
 
     /// Reduce: the brief itself, asked again once when it is not English and
@@ -339,28 +360,45 @@ impl Briefer<'_> {
     }
 
     /// A small model writes key points in the order of the notes and stops
-    /// before the last parts, so a brief from notes asks, as a reply in the
-    /// same conversation (its cache reused), for points from the last third
-    /// of the parts: the later sections and the conclusion. They replace the
-    /// last of the first points when there would be more than the most.
+    /// before the last parts, so a brief from notes asks, as replies in the
+    /// same conversation (its cache reused), for a point from the last third
+    /// of the parts (the later sections) and one from the part that holds
+    /// the document's conclusion, or a second late point when no heading
+    /// names a conclusion. They replace the last of the first points when
+    /// there would be more than the most, and come last, in document order.
     fn late_points(
         &mut self,
         parsed: &mut ParsedBrief,
         conversation: Vec<ChatMessage>,
-        parts: usize,
+        notes: &Notes,
         source: &SourceIndex,
     ) -> Result<(), PipelineError> {
         const COUNT: usize = 2;
+        let parts = notes.labelled_parts;
         if parts < 3 || conversation.is_empty() {
             return Ok(());
         }
         (self.on_event)(PipelineEvent::Stage(Stage::LatePoints));
         let from_part = parts - parts / 3 + 1;
+        // With a conclusion part of its own, the late point comes from the
+        // parts before it, so the two points are not one fact twice.
+        let (late_count, to_part) = match notes.conclusion {
+            Some((part, _)) if part > from_part => (1, part - 1),
+            Some(_) => (1, parts),
+            None => (COUNT, parts),
+        };
         let user = self.prompts.render(
             "late_points.user",
-            context! { count => COUNT, from_part, parts },
+            context! { count => late_count, from_part, to_part, parts },
         )?;
-        let late = self.ask_for_points(conversation, &user, COUNT, source)?;
+        let mut late = self.ask_for_points(conversation.clone(), &user, late_count, source)?;
+        if let Some((conclusion_part, conclusion_paragraph)) = notes.conclusion {
+            let user = self.prompts.render(
+                "late_points.user",
+                context! { count => 1, conclusion_part, conclusion_paragraph, parts },
+            )?;
+            late.extend(self.ask_for_points(conversation, &user, 1, source)?);
+        }
         if late.is_empty() {
             return Ok(());
         }
@@ -635,11 +673,11 @@ pub fn brief_document(
         briefer.missing_points(&mut parsed, conversation, &source)?;
         (parsed, 1)
     } else {
-        let (notes, parts, labelled) = briefer.notes_for(&pieces)?;
-        let (mut parsed, conversation) = briefer.brief(None, Some(&notes), &source)?;
+        let notes = briefer.notes_for(&pieces)?;
+        let (mut parsed, conversation) = briefer.brief(None, Some(&notes.text), &source)?;
         briefer.missing_points(&mut parsed, conversation.clone(), &source)?;
-        briefer.late_points(&mut parsed, conversation, labelled, &source)?;
-        (parsed, parts)
+        briefer.late_points(&mut parsed, conversation, &notes, &source)?;
+        (parsed, notes.parts_read)
     };
     let mut warnings = briefer.warnings;
     // Citations are checked against the paragraphs, then taken out of the text.
@@ -926,6 +964,70 @@ mod tests {
             "The conclusion says that the cooperation continues after 2013."
         );
         assert!(!brief.key_points.iter().any(|p| p.contains("2031")));
+    }
+
+    #[test]
+    fn a_brief_from_notes_asks_for_a_point_from_the_part_holding_the_conclusion() {
+        let mut text = danish_sections(60);
+        text.push_str(
+            "6. KONKLUSION\n\nSamarbejdet med Tunesien og Jordan fortsætter efter 2013.\n\n",
+        );
+        text.push_str("BILAG I\n\n");
+        text.push_str(&danish_sections(8));
+        let answer = "TITLE: Integration in the municipalities\nSUMMARY: The government has decided to strengthen integration.\n\
+            KEY POINTS:\n- The government will strengthen its work on integration.\n- The work is done in the municipalities.\n\
+            - Every municipality has its own number.\n";
+        let late = "- The government strengthens integration in municipality number 30. (¶30)";
+        let conclusion = "- The document concludes that the cooperation with Tunesien and Jordan continues after 2013. (¶43)";
+        let mut g = ScriptedGenerator {
+            // The brief, the short summary asked again (no better), the late point, the conclusion.
+            brief: vec![answer.into(), answer.into(), late.into(), conclusion.into()],
+            notes: vec!["- Note on the work of the government.".into()],
+            ..Default::default()
+        };
+        let options = BriefOptions {
+            context_budget: 128,
+            ..BriefOptions::default()
+        };
+        let brief = run(&mut g, &document(&text), &options);
+        let parts = brief.generation.chunks;
+        let note_calls: Vec<_> = g
+            .calls
+            .iter()
+            .filter(|c| c[1].content.contains("\nPART "))
+            .collect();
+        let conclusion_part = note_calls
+            .iter()
+            .position(|c| c[1].content.contains("KONKLUSION"))
+            .unwrap()
+            + 1;
+        assert!(
+            conclusion_part > parts - parts / 3 + 1 && conclusion_part < parts,
+            "the conclusion, part {conclusion_part} of {parts}, is in the last third, before the annex"
+        );
+        let asks: Vec<&str> = g.calls[g.calls.len() - 2..]
+            .iter()
+            .map(|c| c[3].content.as_str())
+            .collect();
+        // The late point comes from the last third up to the part before the conclusion.
+        assert!(
+            asks[0].contains(&format!(
+                "Part {}, which hold the document's later sections. ",
+                conclusion_part - 1
+            )),
+            "{}",
+            asks[0]
+        );
+        assert!(
+            asks[1].contains(&format!(
+                "Part {conclusion_part}, which holds the document's conclusion"
+            )),
+            "{}",
+            asks[1]
+        );
+        assert_eq!(brief.key_points.len(), 5, "{:?}", brief.key_points);
+        assert!(brief.key_points[4].contains("continues after 2013"));
+        assert!(brief.key_points[3].contains("number 30"));
     }
 
     #[test]
