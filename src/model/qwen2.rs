@@ -15,6 +15,7 @@
 //! - the token embedding stays quantized and only the rows in use are
 //!   dequantized (an f32 copy of a 151,936-row table would cost ~0.9 GB).
 
+pub mod kquants;
 pub mod linear;
 
 use candle_core::quantized::{gguf_file, QTensor};

@@ -1,11 +1,14 @@
 //! Quantized linear layers with the kernel that is fastest here for each
 //! weight type and batch size.
 //!
-//! candle's `QMatMul` repacks Q4_K weights into tiles with f32 scales for
-//! every batch size. The tiles pay off for many rows (prefill), but for one
-//! row (decode, bound by memory bandwidth) they are a third larger than the
-//! compact blocks and measured ~1.4× slower than candle's compact
-//! `k_quants::matmul`, so one-row products of Q4_K weights take that path.
+//! candle's `QMatMul` repacks Q4_K and Q6_K weights into tiles with f32
+//! scales and then holds both copies; for one row (decode, bound by memory
+//! bandwidth) the tiles are a third larger than the compact blocks and
+//! measured ~1.4× slower than candle's compact dot products. So K-quant
+//! weights are never repacked: one-row products use candle's compact dot
+//! products, and batches of rows (prefill) use [`super::kquants::matmul`],
+//! which unpacks each compact block once for several rows and gives the
+//! same values bit for bit.
 //!
 //! candle has no AVX2 kernel for Q8_0 weights beyond a one-block-at-a-time
 //! dot product (~7 Gop/s per core here), so Q8_0 products use
@@ -35,8 +38,9 @@ impl QLinear {
         let (n, k) = self.weight.shape().dims2()?;
         let rows = x.elem_count() / k.max(1);
         let dtype = self.weight.dtype();
+        let k_quant = matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K);
         let own_kernel = (dtype == GgmlDType::Q8_0 && q8_0::available())
-            || (rows == 1 && matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K));
+            || (k_quant && (rows == 1 || super::kquants::available()));
         if !own_kernel {
             return self.matmul.forward(x);
         }
@@ -51,24 +55,43 @@ impl QLinear {
                 &lhs,
                 &mut dst,
             )?,
-            GgmlDType::Q4K => one_row(
+            GgmlDType::Q4K => k_quant_product(
                 as_blocks::<k_quants::BlockQ4K>(&data, n * k)?,
+                n,
                 k,
                 &lhs,
                 &mut dst,
-            ),
-            _ => one_row(
+            )?,
+            _ => k_quant_product(
                 as_blocks::<k_quants::BlockQ6K>(&data, n * k)?,
+                n,
                 k,
                 &lhs,
                 &mut dst,
-            ),
+            )?,
         }
         let mut shape = x.dims().to_vec();
         if let Some(last) = shape.last_mut() {
             *last = n;
         }
         Tensor::from_vec(dst, shape, x.device())
+    }
+}
+
+/// A K-quant product: candle's compact dot products for one row (decode),
+/// nordbrief's tiled kernel over the same blocks for more.
+fn k_quant_product<W: super::kquants::KQuant>(
+    weights: &[W],
+    n: usize,
+    k: usize,
+    lhs: &[f32],
+    dst: &mut [f32],
+) -> Result<()> {
+    if lhs.len() == k {
+        one_row(weights, k, lhs, dst);
+        Ok(())
+    } else {
+        super::kquants::matmul(weights, n, k, lhs, dst)
     }
 }
 
@@ -105,7 +128,7 @@ fn one_row<T: GgmlType>(weights: &[T], k: usize, lhs: &[f32], dst: &mut [f32]) {
 }
 
 /// The weight's bytes as its blocks, checked against the element count.
-fn as_blocks<T: GgmlType>(data: &[u8], elements: usize) -> Result<&[T]> {
+pub(crate) fn as_blocks<T: GgmlType>(data: &[u8], elements: usize) -> Result<&[T]> {
     let count = elements / T::BLCK_SIZE;
     if data.len() != count * std::mem::size_of::<T>()
         || (data.as_ptr() as usize) % std::mem::align_of::<T>() != 0
@@ -119,6 +142,71 @@ fn as_blocks<T: GgmlType>(data: &[u8], elements: usize) -> Result<&[T]> {
     // SAFETY: length and alignment are checked above; the blocks are plain
     // old data that candle itself reinterprets the same way.
     Ok(unsafe { std::slice::from_raw_parts(data.as_ptr() as *const T, count) })
+}
+
+/// Helpers the AVX2 kernels share.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod simd {
+    use std::arch::x86_64::*;
+
+    /// An IEEE half-precision value as f32 (exact).
+    pub(crate) fn f16_to_f32(h: u16) -> f32 {
+        let sign = ((h & 0x8000) as u32) << 16;
+        let exponent = ((h >> 10) & 0x1f) as u32;
+        let mantissa = (h & 0x3ff) as u32;
+        match exponent {
+            0 => {
+                let value = mantissa as f32 * (1.0 / 16_777_216.0);
+                if sign != 0 {
+                    -value
+                } else {
+                    value
+                }
+            }
+            31 => f32::from_bits(sign | 0x7f80_0000 | (mantissa << 13)),
+            _ => f32::from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13)),
+        }
+    }
+
+    /// Horizontal sum in the order candle's `hsum_float_8` uses, so
+    /// results match its dot product bit for bit.
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn hsum(x: __m256) -> f32 {
+        let res = _mm256_extractf128_ps(x, 1);
+        let res = _mm_add_ps(res, _mm256_castps256_ps128(x));
+        let res = _mm_add_ps(res, _mm_movehl_ps(res, res));
+        let res = _mm_add_ss(res, _mm_movehdup_ps(res));
+        _mm_cvtss_f32(res)
+    }
+}
+
+/// Runs `unit(rows, columns, dst)` over an (m × n) product in units of at
+/// most `unit_rows` × `unit_columns`, spread over rayon's threads (see
+/// `one_row` for why not candle's pool). `dst` is the whole output's first
+/// value; each unit writes only its own rows × columns. The row units of
+/// one column unit are adjacent, so a thread reads those weight rows from
+/// memory once and the activations, which are smaller, from cache.
+pub(crate) fn for_each_unit(
+    m: usize,
+    n: usize,
+    unit_rows: usize,
+    unit_columns: usize,
+    dst: &mut [f32],
+    unit: impl Fn(std::ops::Range<usize>, std::ops::Range<usize>, *mut f32) + Sync,
+) {
+    use rayon::prelude::*;
+    assert_eq!(dst.len(), m * n, "output of {m} × {n}");
+    let row_units = m.div_ceil(unit_rows);
+    let column_units = n.div_ceil(unit_columns);
+    let dst_ptr = dst.as_mut_ptr() as usize;
+    (0..row_units * column_units)
+        .into_par_iter()
+        .for_each(|index| {
+            let (column_unit, row_unit) = (index / row_units, index % row_units);
+            let rows = row_unit * unit_rows..m.min((row_unit + 1) * unit_rows);
+            let columns = column_unit * unit_columns..n.min((column_unit + 1) * unit_columns);
+            unit(rows, columns, dst_ptr as *mut f32);
+        });
 }
 
 /// Q8_0 weights times f32 activations (quantized to Q8_0 per row, as candle
@@ -171,29 +259,20 @@ pub mod q8_0 {
             BlockQ8_0::from_float(row, blocks);
         }
         let lhs_q: &[BlockQ8_0] = &lhs_q;
-        let column_units = n.div_ceil(UNIT_COLUMNS);
-        let row_units = m.div_ceil(UNIT_ROWS);
-        let dst_ptr = dst.as_mut_ptr() as usize;
-        // rayon, not candle's barrier pool: see `one_row`.
-        use rayon::prelude::*;
-        (0..column_units * row_units)
-            .into_par_iter()
-            .for_each(|unit| {
-                let (row_unit, column_unit) = (unit / column_units, unit % column_units);
-                let rows = row_unit * UNIT_ROWS..m.min((row_unit + 1) * UNIT_ROWS);
-                let columns = column_unit * UNIT_COLUMNS..n.min((column_unit + 1) * UNIT_COLUMNS);
-                // SAFETY: AVX2/FMA checked above; the unit's rows × columns
-                // of dst are written by this unit only.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    avx2::block(weights, lhs_q, kb, rows, columns, dst_ptr as *mut f32, n)
-                };
-            });
+        super::for_each_unit(m, n, UNIT_ROWS, UNIT_COLUMNS, dst, |rows, columns, dst| {
+            // SAFETY: AVX2/FMA checked above; the unit's rows × columns
+            // of dst are written by this unit only.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                avx2::block(weights, lhs_q, kb, rows, columns, dst, n)
+            };
+        });
         Ok(())
     }
 
     #[cfg(target_arch = "x86_64")]
     mod avx2 {
+        use super::super::simd::{f16_to_f32, hsum};
         use super::BlockQ8_0;
         use std::arch::x86_64::*;
         use std::ops::Range;
@@ -206,35 +285,6 @@ pub mod q8_0 {
             qs: [i8; 32],
         }
         const _: () = assert!(std::mem::size_of::<Block>() == std::mem::size_of::<BlockQ8_0>());
-
-        fn f16_to_f32(h: u16) -> f32 {
-            let sign = ((h & 0x8000) as u32) << 16;
-            let exponent = ((h >> 10) & 0x1f) as u32;
-            let mantissa = (h & 0x3ff) as u32;
-            match exponent {
-                0 => {
-                    let value = mantissa as f32 * (1.0 / 16_777_216.0);
-                    if sign != 0 {
-                        -value
-                    } else {
-                        value
-                    }
-                }
-                31 => f32::from_bits(sign | 0x7f80_0000 | (mantissa << 13)),
-                _ => f32::from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13)),
-            }
-        }
-
-        /// Horizontal sum in the order candle's `hsum_float_8` uses, so
-        /// results match its dot product bit for bit.
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn hsum(x: __m256) -> f32 {
-            let res = _mm256_extractf128_ps(x, 1);
-            let res = _mm_add_ps(res, _mm256_castps256_ps128(x));
-            let res = _mm_add_ps(res, _mm_movehl_ps(res, res));
-            let res = _mm_add_ss(res, _mm_movehdup_ps(res));
-            _mm_cvtss_f32(res)
-        }
 
         /// `RM` activation rows × `RN` weight rows, accumulators in registers.
         #[target_feature(enable = "avx2,fma")]
