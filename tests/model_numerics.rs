@@ -150,9 +150,10 @@ fn logits_match_the_reference_implementation() {
     let stepwise = prefill(&mut model, &tokens[..64], 1);
     model.network.truncate_cache(0).unwrap();
     let batched = prefill(&mut model, &tokens[..64], 64);
-    // candle picks other kernels for one row than for many (e.g. compact
-    // Q6K dot products against repacked tiles), which round differently, so
-    // this bound is wider; the next token must still agree.
+    // The matrix kernels give one row the same values as many, but attention
+    // and the norms run other shapes (one query row against a batch of them)
+    // that sum in another order, so this bound is wider; the next token must
+    // still agree.
     let d = stepwise
         .iter()
         .zip(&batched)

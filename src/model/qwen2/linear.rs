@@ -2,13 +2,12 @@
 //! weight type and batch size.
 //!
 //! candle's `QMatMul` repacks Q4_K and Q6_K weights into tiles with f32
-//! scales and then holds both copies; for one row (decode, bound by memory
-//! bandwidth) the tiles are a third larger than the compact blocks and
-//! measured ~1.4× slower than candle's compact dot products. So K-quant
-//! weights are never repacked: one-row products use candle's compact dot
-//! products, and batches of rows (prefill) use [`super::kquants::matmul`],
-//! which unpacks each compact block once for several rows and gives the
-//! same values bit for bit.
+//! scales, then holds both copies (1.1 GB more for the 1.5B model) and runs
+//! them on its barrier pool, whose threads spin and halve decode on a busy
+//! machine. So K-quant weights are never repacked: one-row products
+//! (decode) use candle's compact dot products on rayon, and batches of rows
+//! (prefill) use [`super::kquants::matmul`], which unpacks each compact
+//! block once for several rows and gives the same values bit for bit.
 //!
 //! candle has no AVX2 kernel for Q8_0 weights beyond a one-block-at-a-time
 //! dot product (~7 Gop/s per core here), so Q8_0 products use
