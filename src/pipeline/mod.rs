@@ -922,19 +922,19 @@ mod tests {
         assert!(reduce.contains(&format!("Part {0} of {0}:", note_calls.len())));
     }
 
-    #[test]
-    fn a_brief_from_notes_asks_for_key_points_from_the_last_parts() {
-        let mut text = danish_sections(40);
-        text.push_str("Konklusion. Samarbejdet med Tunesien og Jordan fortsætter efter 2013.\n");
-        let answer = "TITLE: Integration in the municipalities\nSUMMARY: The government has decided to strengthen integration.\n\
-            KEY POINTS:\n- The government will strengthen its work on integration.\n- The work is done in the municipalities.\n\
-            - Every municipality has its own number.\n";
-        let late = "- The conclusion says that the government has decided many things in many municipalities, and it goes on at length about all of them, one after another, without ever stopping to make one single point that a reader could take away from it, which is what a paragraph does and what a key point must not do. (¶41)\n\
-            - The conclusion says that the cooperation continues after 2013. (¶41)\n\
-            - The cooperation continues in 2031 according to the conclusion. (¶41)";
+    /// The brief's answer in the tests of replies asked after a brief from notes.
+    const NOTES_BRIEF_ANSWER: &str = "TITLE: Integration in the municipalities\nSUMMARY: The government has decided to strengthen integration.\n\
+        KEY POINTS:\n- The government will strengthen its work on integration.\n- The work is done in the municipalities.\n\
+        - Every municipality has its own number.\n";
+
+    /// `text` briefed from notes (a small context budget) with
+    /// `NOTES_BRIEF_ANSWER` as the brief, asked again once for its short
+    /// summary (no better), then `replies` to the follow-up questions.
+    fn brief_from_notes(text: &str, replies: &[&str]) -> (ScriptedGenerator, Brief) {
+        let mut brief = vec![NOTES_BRIEF_ANSWER.to_string(); 2];
+        brief.extend(replies.iter().map(|r| r.to_string()));
         let mut g = ScriptedGenerator {
-            // The brief, the short summary asked again (no better), the late points.
-            brief: vec![answer.into(), answer.into(), late.into()],
+            brief,
             notes: vec!["- Note on the work of the government.".into()],
             ..Default::default()
         };
@@ -942,12 +942,23 @@ mod tests {
             context_budget: 128,
             ..BriefOptions::default()
         };
-        let brief = run(&mut g, &document(&text), &options);
+        let brief = run(&mut g, &document(text), &options);
+        (g, brief)
+    }
+
+    #[test]
+    fn a_brief_from_notes_asks_for_key_points_from_the_last_parts() {
+        let mut text = danish_sections(40);
+        text.push_str("Konklusion. Samarbejdet med Tunesien og Jordan fortsætter efter 2013.\n");
+        let late = "- The conclusion says that the government has decided many things in many municipalities, and it goes on at length about all of them, one after another, without ever stopping to make one single point that a reader could take away from it, which is what a paragraph does and what a key point must not do. (¶41)\n\
+            - The conclusion says that the cooperation continues after 2013. (¶41)\n\
+            - The cooperation continues in 2031 according to the conclusion. (¶41)";
+        let (g, brief) = brief_from_notes(&text, &[late]);
         let parts = brief.generation.chunks;
         assert!(parts >= 3, "{parts} parts");
         let request = g.calls.last().unwrap();
         assert_eq!(
-            request[2].content, answer,
+            request[2].content, NOTES_BRIEF_ANSWER,
             "a reply in the brief's conversation"
         );
         assert!(
@@ -974,22 +985,9 @@ mod tests {
         );
         text.push_str("BILAG I\n\n");
         text.push_str(&danish_sections(8));
-        let answer = "TITLE: Integration in the municipalities\nSUMMARY: The government has decided to strengthen integration.\n\
-            KEY POINTS:\n- The government will strengthen its work on integration.\n- The work is done in the municipalities.\n\
-            - Every municipality has its own number.\n";
         let late = "- The government strengthens integration in municipality number 30. (¶30)";
         let conclusion = "- The document concludes that the cooperation with Tunesien and Jordan continues after 2013. (¶43)";
-        let mut g = ScriptedGenerator {
-            // The brief, the short summary asked again (no better), the late point, the conclusion.
-            brief: vec![answer.into(), answer.into(), late.into(), conclusion.into()],
-            notes: vec!["- Note on the work of the government.".into()],
-            ..Default::default()
-        };
-        let options = BriefOptions {
-            context_budget: 128,
-            ..BriefOptions::default()
-        };
-        let brief = run(&mut g, &document(&text), &options);
+        let (g, brief) = brief_from_notes(&text, &[late, conclusion]);
         let parts = brief.generation.chunks;
         let note_calls: Vec<_> = g
             .calls

@@ -143,6 +143,14 @@ pub(crate) fn as_blocks<T: GgmlType>(data: &[u8], elements: usize) -> Result<&[T
     Ok(unsafe { std::slice::from_raw_parts(data.as_ptr() as *const T, count) })
 }
 
+/// Deterministic values in [-1, 1] for the kernels' tests.
+#[cfg(test)]
+pub(crate) fn test_values(count: usize, seed: u32) -> Vec<f32> {
+    (0..count as u32)
+        .map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 - 1.0)
+        .collect()
+}
+
 /// Helpers the AVX2 kernels share.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod simd {
@@ -373,11 +381,7 @@ pub mod q8_0 {
         use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
         use candle_core::{Device, Module, Tensor};
 
-        fn values(count: usize, seed: u32) -> Vec<f32> {
-            (0..count as u32)
-                .map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 - 1.0)
-                .collect()
-        }
+        use super::super::test_values as values;
 
         /// Against candle's own Q8_0 product, for shapes that leave partial
         /// tiles and units on both sides.
