@@ -6,8 +6,9 @@
 //! them on its barrier pool, whose threads spin and halve decode on a busy
 //! machine. So K-quant weights are never repacked: one-row products
 //! (decode) use candle's compact dot products on rayon, and batches of rows
-//! (prefill) use [`super::kquants::matmul`], which unpacks each compact
-//! block once for several rows and gives the same values bit for bit.
+//! (prefill) use [`super::kquants::matmul`], which interleaves the
+//! activations instead and gives the same integer sums per block (the float
+//! sums over blocks differ only in order).
 //!
 //! candle has no AVX2 kernel for Q8_0 weights beyond a one-block-at-a-time
 //! dot product (~7 Gop/s per core here), so Q8_0 products use
@@ -78,7 +79,7 @@ impl QLinear {
 }
 
 /// A K-quant product: candle's compact dot products for one row (decode),
-/// nordbrief's tiled kernel over the same blocks for more.
+/// nordbrief's kernel over the same blocks for more.
 fn k_quant_product<W: super::kquants::KQuant>(
     weights: &[W],
     n: usize,
