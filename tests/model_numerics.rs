@@ -36,7 +36,11 @@ struct Reference {
 }
 
 fn small_model() -> LoadedModel {
-    let manifest = nordbrief::model::find_manifest("qwen2.5-coder-0.5b-instruct").unwrap();
+    model("qwen2.5-coder-0.5b-instruct")
+}
+
+fn model(id: &str) -> LoadedModel {
+    let manifest = nordbrief::model::find_manifest(id).unwrap();
     let mut opts = nordbrief::model::ResolveOptions::from_env();
     opts.quiet = true;
     let resolved = nordbrief::model::resolve(&manifest, &opts).expect("test model obtainable");
@@ -146,14 +150,21 @@ fn logits_match_the_reference_implementation() {
     assert_eq!(argmax(&reread), reference.after_prefill[0].0);
 
     // Token by token (every step a decode) agrees with batched prefill too.
-    model.network.truncate_cache(0).unwrap();
-    let stepwise = prefill(&mut model, &tokens[..64], 1);
-    model.network.truncate_cache(0).unwrap();
-    let batched = prefill(&mut model, &tokens[..64], 64);
-    // The matrix kernels give one row the same values as many, but attention
+    // The Q8_0 kernel gives one row the same values as many, but attention
     // and the norms run other shapes (one query row against a batch of them)
     // that sum in another order, so this bound is wider; the next token must
     // still agree.
+    stepwise_agrees_with_batched(&mut model, &tokens);
+}
+
+/// Reading the first 64 tokens one at a time (decode's kernels) and in one
+/// batch (prefill's) gives logits within `MAX_SHAPE_DIFF` and the same next
+/// token.
+fn stepwise_agrees_with_batched(model: &mut LoadedModel, tokens: &[u32]) {
+    model.network.truncate_cache(0).unwrap();
+    let stepwise = prefill(model, &tokens[..64], 1);
+    model.network.truncate_cache(0).unwrap();
+    let batched = prefill(model, &tokens[..64], 64);
     let d = stepwise
         .iter()
         .zip(&batched)
@@ -165,6 +176,17 @@ fn logits_match_the_reference_implementation() {
         "token-by-token and batched prefill differ by {d}"
     );
     assert_eq!(argmax(&stepwise), argmax(&batched));
+}
+
+/// The default model's Q4_K and Q6_K weights: decode multiplies one row
+/// with candle's dot products, prefill many rows with nordbrief's
+/// interleaved kernel, whose integer sums per block are the same but whose
+/// float sums over blocks run in another order.
+#[test]
+fn k_quant_prefill_agrees_with_decode_on_the_default_model() {
+    let mut model = model(&nordbrief::model::default_model_id());
+    let tokens = prompt(&model);
+    stepwise_agrees_with_batched(&mut model, &tokens);
 }
 
 #[test]
