@@ -211,8 +211,8 @@ pub fn matmul<W: KQuant>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::layout::{Q4K, Q6K};
     use super::super::linear::simd::f16_to_f32;
+    use super::layout::{Q4K, Q6K};
     use super::{Group, KQuant, GROUP_ROWS, QK_K};
     use candle_core::quantized::GgmlDType;
     use std::arch::x86_64::*;
@@ -290,7 +290,8 @@ mod avx2 {
             let a = (*groups[g].add(b)).qs.as_ptr().add(4 * c) as *const __m256i;
             let p = |t: usize| _mm256_maddubs_epi16(wt[t], _mm256_load_si256(a.add(t)));
             if DEPTH == 4 {
-                let p16 = _mm256_add_epi16(_mm256_add_epi16(p(0), p(1)), _mm256_add_epi16(p(2), p(3)));
+                let p16 =
+                    _mm256_add_epi16(_mm256_add_epi16(p(0), p(1)), _mm256_add_epi16(p(2), p(3)));
                 sumi[g] = _mm256_add_epi32(sumi[g], _mm256_madd_epi16(p16, scale));
             } else {
                 let p01 = _mm256_madd_epi16(_mm256_add_epi16(p(0), p(1)), scale);
@@ -493,7 +494,13 @@ mod tests {
     /// another order, so values agree to a few units in the last place of
     /// the largest partial sum, while a wrong lane, row or offset moves them
     /// by whole units.
-    fn matches_vec_dot<W: KQuant>(dtype: GgmlDType, weights: &[f32], x: &[f32], n: usize, k: usize) {
+    fn matches_vec_dot<W: KQuant>(
+        dtype: GgmlDType,
+        weights: &[f32],
+        x: &[f32],
+        n: usize,
+        k: usize,
+    ) {
         let w = Tensor::from_vec(weights.to_vec(), (n, k), &Device::Cpu).unwrap();
         let q = QTensor::quantize(&w, dtype).unwrap();
         let data = q.data().unwrap();
@@ -512,7 +519,13 @@ mod tests {
 
     fn matches_vec_dot_on_shapes<W: KQuant>(dtype: GgmlDType) {
         // Rows that fill groups and tiles, and ones that leave them partial.
-        for (m, n, k) in [(1, 3, 256), (5, 17, 512), (70, 33, 256), (9, 40, 1536), (13, 8, 2816)] {
+        for (m, n, k) in [
+            (1, 3, 256),
+            (5, 17, 512),
+            (70, 33, 256),
+            (9, 40, 1536),
+            (13, 8, 2816),
+        ] {
             matches_vec_dot::<W>(dtype, &values(n * k, 7), &values(m * k, 11), n, k);
         }
     }
@@ -542,11 +555,15 @@ mod tests {
         let (m, n, k) = (6, 4, 512);
         let x = vec![-1.0f32; m * k];
         // Q4_K: the sub-block's minimum first, every other value at the top.
-        let q4k: Vec<f32> = (0..n * k).map(|i| if i % 32 == 0 { -1.0 } else { 0.99 }).collect();
+        let q4k: Vec<f32> = (0..n * k)
+            .map(|i| if i % 32 == 0 { -1.0 } else { 0.99 })
+            .collect();
         matches_vec_dot::<BlockQ4K>(GgmlDType::Q4K, &q4k, &x, n, k);
         // Q6_K: the largest magnitude (quantized to −32) first, the rest of
         // the other sign quantize to +31.
-        let q6k: Vec<f32> = (0..n * k).map(|i| if i % 16 == 0 { 1.0 } else { -0.99 }).collect();
+        let q6k: Vec<f32> = (0..n * k)
+            .map(|i| if i % 16 == 0 { 1.0 } else { -0.99 })
+            .collect();
         matches_vec_dot::<BlockQ6K>(GgmlDType::Q6K, &q6k, &x, n, k);
     }
 
