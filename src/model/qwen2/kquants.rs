@@ -18,6 +18,13 @@
 //! block's integer dot product is the one candle computes; only the order
 //! of the float sums over blocks differs from candle's `vec_dot` (tested to
 //! a tight bound).
+//!
+//! A single activation row (decode) has nothing to interleave; it goes
+//! through a plain one-row dot product per weight row that does less per
+//! block than candle's: half-precision scales converted with F16C, Q6_K's
+//! −32 offset taken from the activations' block sums by one `madd` instead
+//! of a `maddubs` and a subtraction per 32 values, Q4_K's scales unpacked
+//! in registers. Its integer sums are also exact.
 
 use candle_core::quantized::k_quants::{BlockQ4K, BlockQ6K, BlockQ8K, GgmlType, QK_K};
 use candle_core::quantized::GgmlDType;
@@ -25,6 +32,8 @@ use candle_core::Result;
 
 /// Activation rows interleaved in one group.
 const GROUP_ROWS: usize = 4;
+/// Weight rows per work unit of a one-row product.
+const ROW_UNIT_COLUMNS: usize = 64;
 /// Weight rows per work unit handed to a thread.
 const UNIT_COLUMNS: usize = 16;
 /// Bytes of interleaved activations a unit may hold, so that they stay in
@@ -35,7 +44,9 @@ const UNIT_ACTIVATION_BYTES: usize = 128 * 1024;
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -171,7 +182,7 @@ pub fn matmul<W: KQuant>(
         );
     }
     if !available() {
-        candle_core::bail!("{:?} matmul needs AVX2 and FMA", W::DTYPE);
+        candle_core::bail!("{:?} matmul needs AVX2, FMA and F16C", W::DTYPE);
     }
     use rayon::prelude::*;
     let kb = k / QK_K;
@@ -179,6 +190,17 @@ pub fn matmul<W: KQuant>(
     lhs.par_chunks_exact(k)
         .zip(lhs_q.par_chunks_exact_mut(kb))
         .for_each(|(row, blocks)| BlockQ8K::from_float(row, blocks));
+    if m == 1 {
+        let lhs_q: &[BlockQ8K] = &lhs_q;
+        super::linear::for_each_unit(1, n, 1, ROW_UNIT_COLUMNS, dst, |_, columns, dst| {
+            // SAFETY: as below; `dst` is the one output row.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                avx2::one_row(weights, lhs_q, kb, columns, dst)
+            };
+        });
+        return Ok(());
+    }
     let mut groups = vec![Group::ZERO; m.div_ceil(GROUP_ROWS) * kb];
     groups
         .par_chunks_exact_mut(kb)
@@ -198,7 +220,7 @@ pub fn matmul<W: KQuant>(
     let unit_groups = (UNIT_ACTIVATION_BYTES / group_bytes).clamp(2, 16);
     let unit_rows = unit_groups * GROUP_ROWS;
     super::linear::for_each_unit(m, n, unit_rows, UNIT_COLUMNS, dst, |rows, columns, dst| {
-        // SAFETY: AVX2/FMA checked above; shapes checked above; `rows`
+        // SAFETY: AVX2/FMA/F16C checked above; shapes checked above; `rows`
         // starts at a group boundary; `dst` is this unit's rows × columns
         // and is written by this unit only.
         #[cfg(target_arch = "x86_64")]
@@ -212,8 +234,9 @@ pub fn matmul<W: KQuant>(
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::super::linear::simd::f16_to_f32;
-    use super::layout::{Q4K, Q6K};
+    use super::layout::{Q4K, Q6K, Q8K};
     use super::{Group, KQuant, GROUP_ROWS, QK_K};
+    use candle_core::quantized::k_quants::BlockQ8K;
     use candle_core::quantized::GgmlDType;
     use std::arch::x86_64::*;
     use std::ops::Range;
@@ -242,11 +265,11 @@ mod avx2 {
         std::array::from_fn(|t| _mm256_loadu_si256(STEP_SHUFFLE[t].as_ptr() as *const __m256i))
     }
 
-    /// The 8 six-bit scales and the 8 mins of a Q4_K block (as candle's
-    /// `vec_dot_q4k_q8k` unpacks them), the mins as i16 with mins 0–3 in
-    /// the low half and 4–7 in the high half, matching [`Group::sums`].
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn q4k_scales_and_mins(scales: &[u8; 12]) -> ([u8; 8], __m256i) {
+    /// The 8 six-bit scales and the 8 mins of a Q4_K block, one byte each,
+    /// as candle's `vec_dot_q4k_q8k` unpacks them: scales 0–3, 4–7, mins
+    /// 0–3, 4–7, four to a word.
+    #[inline]
+    fn q4k_scale_words(scales: &[u8; 12]) -> [u32; 4] {
         const KMASK1: u32 = 0x3f3f3f3f;
         const KMASK2: u32 = 0x0f0f0f0f;
         const KMASK3: u32 = 0x03030303;
@@ -258,16 +281,25 @@ mod avx2 {
                 scales[4 * i + 3],
             ])
         };
-        let mut utmp = [word(0), word(1), word(2), 0];
-        utmp[3] = ((utmp[2] >> 4) & KMASK2) | (((utmp[1] >> 6) & KMASK3) << 4);
-        let uaux = utmp[1] & KMASK1;
-        utmp[1] = (utmp[2] & KMASK2) | (((utmp[0] >> 6) & KMASK3) << 4);
-        utmp[2] = uaux;
-        utmp[0] &= KMASK1;
+        let (u0, u1, u2) = (word(0), word(1), word(2));
+        [
+            u0 & KMASK1,
+            (u2 & KMASK2) | (((u0 >> 6) & KMASK3) << 4),
+            u1 & KMASK1,
+            ((u2 >> 4) & KMASK2) | (((u1 >> 6) & KMASK3) << 4),
+        ]
+    }
+
+    /// The scales of a Q4_K block as bytes and its mins as i16 with mins
+    /// 0–3 in the low half and 4–7 in the high half, matching
+    /// [`Group::sums`].
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn q4k_scales_and_mins(scales: &[u8; 12]) -> ([u8; 8], __m256i) {
+        let words = q4k_scale_words(scales);
         let mut sc = [0u8; 8];
-        sc[..4].copy_from_slice(&utmp[0].to_le_bytes());
-        sc[4..].copy_from_slice(&utmp[1].to_le_bytes());
-        let mins = _mm256_cvtepu8_epi16(_mm_set_epi32(0, utmp[3] as i32, 0, utmp[2] as i32));
+        sc[..4].copy_from_slice(&words[0].to_le_bytes());
+        sc[4..].copy_from_slice(&words[1].to_le_bytes());
+        let mins = _mm256_cvtepu8_epi16(_mm_set_epi32(0, words[3] as i32, 0, words[2] as i32));
         (sc, mins)
     }
 
@@ -412,6 +444,161 @@ mod avx2 {
         acc
     }
 
+    /// Shuffle `j` repeats bytes 2j, 2j + 1 (i16 lane j of each 128-bit
+    /// half) across the half: one Q4_K scale for all 32 products of chunk
+    /// j. For Q6_K, whose scales cover 16 values, the high half takes the
+    /// next lane: see [`q6k_row`].
+    const LANE_SHUFFLE: [[u8; 32]; 8] = {
+        let mut table = [[0u8; 32]; 8];
+        let mut j = 0;
+        while j < 8 {
+            let mut p = 0;
+            while p < 32 {
+                table[j][p] = (2 * j + p % 2) as u8;
+                p += 1;
+            }
+            j += 1;
+        }
+        table
+    };
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn lane_shuffle(j: usize) -> __m256i {
+        _mm256_loadu_si256(LANE_SHUFFLE[j].as_ptr() as *const __m256i)
+    }
+
+    /// Horizontal sum of eight lanes and four more.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sum_lanes(eight: __m256, four: __m128) -> f32 {
+        let s = _mm_add_ps(
+            _mm256_extractf128_ps(eight, 1),
+            _mm256_castps256_ps128(eight),
+        );
+        let s = _mm_add_ps(s, four);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+    }
+
+    /// One Q4_K weight row `w` times one activation row `a`, `kb` blocks.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q4k_row(w: *const Q4K, a: *const Q8K, kb: usize) -> f32 {
+        let m4 = _mm256_set1_epi8(0xF);
+        let mut acc = _mm256_setzero_ps();
+        let mut acc_mins = _mm_setzero_ps();
+        for b in 0..kb {
+            let (x, y) = (&*w.add(b), &*a.add(b));
+            // d and dmin sit side by side at the block's start.
+            let d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((w.add(b) as *const i32).read_unaligned()));
+            let d_dmin = _mm_mul_ps(d_dmin, _mm_set1_ps(y.d));
+            let words = q4k_scale_words(&x.scales);
+            let word_pair = |lo: u32, hi: u32| {
+                _mm_cvtepu8_epi16(_mm_cvtsi64_si128(((hi as u64) << 32 | lo as u64) as i64))
+            };
+            let scales = _mm256_broadcastsi128_si256(word_pair(words[0], words[1]));
+            let mins = word_pair(words[2], words[3]);
+            // The mins multiply the sums of 32 activations: pairs of block sums.
+            let bsums = _mm256_loadu_si256(y.bsums.as_ptr() as *const __m256i);
+            let sums32 = _mm_hadd_epi16(
+                _mm256_castsi256_si128(bsums),
+                _mm256_extracti128_si256(bsums, 1),
+            );
+            let dmin = _mm_shuffle_ps(d_dmin, d_dmin, 0b0101_0101);
+            let mins = _mm_cvtepi32_ps(_mm_madd_epi16(mins, sums32));
+            acc_mins = _mm_fnmadd_ps(dmin, mins, acc_mins);
+            let mut sumi = _mm256_setzero_si256();
+            let q4 = x.qs.as_ptr() as *const __m256i;
+            let q8 = y.qs.as_ptr() as *const __m256i;
+            for pair in 0..QK_K / 64 {
+                let bits = _mm256_loadu_si256(q4.add(pair));
+                let low = _mm256_and_si256(bits, m4);
+                let high = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+                for (c, w) in [(2 * pair, low), (2 * pair + 1, high)] {
+                    let scale = _mm256_shuffle_epi8(scales, lane_shuffle(c));
+                    let p16 = _mm256_maddubs_epi16(w, _mm256_loadu_si256(q8.add(c)));
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale, p16));
+                }
+            }
+            acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(d_dmin), _mm256_cvtepi32_ps(sumi), acc);
+        }
+        sum_lanes(acc, acc_mins)
+    }
+
+    /// One Q6_K weight row `w` times one activation row `a`, `kb` blocks.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q6k_row(w: *const Q6K, a: *const Q8K, kb: usize) -> f32 {
+        let m4 = _mm256_set1_epi8(0xF);
+        let m2 = _mm256_set1_epi8(3);
+        let mut acc = _mm256_setzero_ps();
+        for b in 0..kb {
+            let (x, y) = (&*w.add(b), &*a.add(b));
+            let d = _mm_cvtph_ps(_mm_cvtsi32_si128(x.d as i32));
+            let d = _mm256_broadcastss_ps(_mm_mul_ps(d, _mm_set1_ps(y.d)));
+            let scales = _mm256_cvtepi8_epi16(_mm_loadu_si128(x.scales.as_ptr() as *const __m128i));
+            // Values are stored plus 32: subtract 32 × scale × the block sums.
+            let bsums = _mm256_loadu_si256(y.bsums.as_ptr() as *const __m256i);
+            let offset = _mm256_slli_epi32(_mm256_madd_epi16(scales, bsums), 5);
+            // Scales 0–7 and 8–15, each in both halves.
+            let halves = [
+                _mm256_permute4x64_epi64(scales, 0b01_00_01_00),
+                _mm256_permute4x64_epi64(scales, 0b11_10_11_10),
+            ];
+            let mut sumi = _mm256_sub_epi32(_mm256_setzero_si256(), offset);
+            let q8 = y.qs.as_ptr() as *const __m256i;
+            for half in 0..QK_K / 128 {
+                let ql1 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half) as *const __m256i);
+                let ql2 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half + 32) as *const __m256i);
+                let qh = _mm256_loadu_si256(x.qh.as_ptr().add(32 * half) as *const __m256i);
+                let high = |bits: __m256i| _mm256_slli_epi16(_mm256_and_si256(bits, m2), 4);
+                let q6 = [
+                    _mm256_or_si256(_mm256_and_si256(ql1, m4), high(qh)),
+                    _mm256_or_si256(_mm256_and_si256(ql2, m4), high(_mm256_srli_epi16(qh, 2))),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                        high(_mm256_srli_epi16(qh, 4)),
+                    ),
+                    _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql2, 4), m4),
+                        high(_mm256_srli_epi16(qh, 6)),
+                    ),
+                ];
+                for (t, w) in q6.into_iter().enumerate() {
+                    // Chunk c's 32 values: scale 2c for the low half's 16,
+                    // 2c + 1 for the high half's, the lanes of `halves[half]`
+                    // at 2t and 2t + 1.
+                    let c = 4 * half + t;
+                    let scale = _mm256_shuffle_epi8(
+                        halves[half],
+                        _mm256_blend_epi32(lane_shuffle(2 * t), lane_shuffle(2 * t + 1), 0xF0),
+                    );
+                    let p16 = _mm256_maddubs_epi16(w, _mm256_loadu_si256(q8.add(c)));
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scale, p16));
+                }
+            }
+            acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        }
+        sum_lanes(acc, _mm_setzero_ps())
+    }
+
+    /// Weight rows `columns` times the one activation row `lhs` into `dst`
+    /// (the output row).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn one_row<W: KQuant>(
+        weights: &[W],
+        lhs: &[BlockQ8K],
+        kb: usize,
+        columns: Range<usize>,
+        dst: *mut f32,
+    ) {
+        let a = lhs.as_ptr() as *const Q8K;
+        for column in columns {
+            let w = weights.as_ptr().add(column * kb);
+            *dst.add(column) = match W::DTYPE {
+                GgmlDType::Q4K => q4k_row(w as *const Q4K, a, kb),
+                _ => q6k_row(w as *const Q6K, a, kb),
+            };
+        }
+    }
+
     /// Rows `rows` × columns `columns` of the product into `dst` (the whole
     /// output, `n` values per row). `rows` starts at a group boundary.
     #[target_feature(enable = "avx2,fma")]
@@ -518,9 +705,12 @@ mod tests {
     }
 
     fn matches_vec_dot_on_shapes<W: KQuant>(dtype: GgmlDType) {
-        // Rows that fill groups and tiles, and ones that leave them partial.
+        // Rows that fill groups and tiles, and ones that leave them partial;
+        // one row (decode) with several work units.
         for (m, n, k) in [
             (1, 3, 256),
+            (1, 150, 1536),
+            (1, 9, 2816),
             (5, 17, 512),
             (70, 33, 256),
             (9, 40, 1536),
@@ -552,7 +742,13 @@ mod tests {
         if !available() {
             return;
         }
-        let (m, n, k) = (6, 4, 512);
+        for m in [1, 6] {
+            extreme_values(m);
+        }
+    }
+
+    fn extreme_values(m: usize) {
+        let (n, k) = (4, 512);
         let x = vec![-1.0f32; m * k];
         // Q4_K: the sub-block's minimum first, every other value at the top.
         let q4k: Vec<f32> = (0..n * k)

@@ -4,11 +4,11 @@
 //! candle's `QMatMul` repacks Q4_K and Q6_K weights into tiles with f32
 //! scales, then holds both copies (1.1 GB more for the 1.5B model) and runs
 //! them on its barrier pool, whose threads spin and halve decode on a busy
-//! machine. So K-quant weights are never repacked: one-row products
-//! (decode) use candle's compact dot products on rayon, and batches of rows
-//! (prefill) use [`super::kquants::matmul`], which interleaves the
-//! activations instead and gives the same integer sums per block (the float
-//! sums over blocks differ only in order).
+//! machine. So K-quant weights are never repacked: [`super::kquants::matmul`]
+//! reads the compact blocks for one row (decode) and for batches of rows
+//! (prefill, interleaving the activations instead), on rayon, and gives
+//! the same integer sums per block as candle (the float sums over blocks
+//! differ only in order).
 //!
 //! candle has no AVX2 kernel for Q8_0 weights beyond a one-block-at-a-time
 //! dot product (~7 Gop/s per core here), so Q8_0 products use
@@ -40,7 +40,7 @@ impl QLinear {
         let dtype = self.weight.dtype();
         let k_quant = matches!(dtype, GgmlDType::Q4K | GgmlDType::Q6K);
         let own_kernel = (dtype == GgmlDType::Q8_0 && q8_0::available())
-            || (k_quant && (rows == 1 || super::kquants::available()));
+            || (k_quant && super::kquants::available());
         if !own_kernel {
             return self.matmul.forward(x);
         }
@@ -55,14 +55,14 @@ impl QLinear {
                 &lhs,
                 &mut dst,
             )?,
-            GgmlDType::Q4K => k_quant_product(
+            GgmlDType::Q4K => super::kquants::matmul(
                 as_blocks::<k_quants::BlockQ4K>(&data, n * k)?,
                 n,
                 k,
                 &lhs,
                 &mut dst,
             )?,
-            _ => k_quant_product(
+            _ => super::kquants::matmul(
                 as_blocks::<k_quants::BlockQ6K>(&data, n * k)?,
                 n,
                 k,
@@ -76,55 +76,6 @@ impl QLinear {
         }
         Tensor::from_vec(dst, shape, x.device())
     }
-}
-
-/// A K-quant product: candle's compact dot products for one row (decode),
-/// nordbrief's kernel over the same blocks for more.
-fn k_quant_product<W: super::kquants::KQuant>(
-    weights: &[W],
-    n: usize,
-    k: usize,
-    lhs: &[f32],
-    dst: &mut [f32],
-) -> Result<()> {
-    if lhs.len() == k {
-        one_row(weights, k, lhs, dst);
-        Ok(())
-    } else {
-        super::kquants::matmul(weights, n, k, lhs, dst)
-    }
-}
-
-/// Weight rows per rayon job of a one-row product (a multiple of 4).
-const ONE_ROW_JOB: usize = 64;
-
-/// One activation row `lhs` (k) times the weight rows (`dst.len()`, k),
-/// with candle's compact dot products. The rows are spread over rayon's
-/// threads rather than candle's barrier pool: on a busy machine the pool's
-/// caller spins while a descheduled worker holds its share, which measured
-/// ten times slower decode with two threads than with one, whereas rayon's
-/// waiting thread sleeps and the caller takes over shares not yet started.
-fn one_row<T: GgmlType>(weights: &[T], k: usize, lhs: &[f32], dst: &mut [f32]) {
-    use rayon::prelude::*;
-    let kb = k / T::BLCK_SIZE;
-    let mut lhs_q = vec![T::VecDotType::zeros(); k / T::VecDotType::BLCK_SIZE];
-    T::VecDotType::from_float(lhs, &mut lhs_q);
-    let row = |r: usize| &weights[r * kb..(r + 1) * kb];
-    dst.par_chunks_mut(ONE_ROW_JOB)
-        .enumerate()
-        .for_each(|(job, out)| {
-            let first = job * ONE_ROW_JOB;
-            let quads = out.len() / 4 * 4;
-            for q in (0..quads).step_by(4) {
-                let r = first + q;
-                let (a, b, c, d) =
-                    T::vec_dot_4(k, row(r), row(r + 1), row(r + 2), row(r + 3), &lhs_q);
-                out[q..q + 4].copy_from_slice(&[a, b, c, d]);
-            }
-            for (i, o) in out.iter_mut().enumerate().skip(quads) {
-                *o = T::vec_dot(k, row(first + i), &lhs_q);
-            }
-        });
 }
 
 /// The weight's bytes as its blocks, checked against the element count.
@@ -189,8 +140,11 @@ pub(crate) mod simd {
 }
 
 /// Runs `unit(rows, columns, dst)` over an (m × n) product in units of at
-/// most `unit_rows` × `unit_columns`, spread over rayon's threads (see
-/// `one_row` for why not candle's pool). `dst` is the whole output's first
+/// most `unit_rows` × `unit_columns`, spread over rayon's threads rather
+/// than candle's barrier pool: on a busy machine the pool's caller spins
+/// while a descheduled worker holds its share, which measured ten times
+/// slower decode with two threads than with one, whereas rayon's waiting
+/// thread sleeps and the caller takes over shares not yet started. `dst` is the whole output's first
 /// value; each unit writes only its own rows × columns. The row units of
 /// one column unit are adjacent, so a thread reads those weight rows from
 /// memory once and the activations, which are smaller, from cache.
