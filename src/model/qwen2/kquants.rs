@@ -41,19 +41,6 @@ const UNIT_COLUMNS: usize = 16;
 /// rows stream through.
 const UNIT_ACTIVATION_BYTES: usize = 128 * 1024;
 
-pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && is_x86_feature_detected!("f16c")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// A K-quant block type this kernel multiplies.
 pub trait KQuant: GgmlType<VecDotType = BlockQ8K> + Sync {}
 impl KQuant for BlockQ4K {}
@@ -181,7 +168,7 @@ pub fn matmul<W: KQuant>(
             m * n
         );
     }
-    if !available() {
+    if !super::linear::kernels_available() {
         candle_core::bail!("{:?} matmul needs AVX2, FMA and F16C", W::DTYPE);
     }
     use rayon::prelude::*;
@@ -233,7 +220,7 @@ pub fn matmul<W: KQuant>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::super::linear::simd::f16_to_f32;
+    use super::super::linear::simd::{f16_to_f32, prefetch_ahead};
     use super::layout::{Q4K, Q6K, Q8K};
     use super::{Group, KQuant, GROUP_ROWS, QK_K};
     use candle_core::quantized::k_quants::BlockQ8K;
@@ -260,7 +247,7 @@ mod avx2 {
         table
     };
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn step_shuffles() -> [__m256i; 4] {
         std::array::from_fn(|t| _mm256_loadu_si256(STEP_SHUFFLE[t].as_ptr() as *const __m256i))
     }
@@ -293,7 +280,7 @@ mod avx2 {
     /// The scales of a Q4_K block as bytes and its mins as i16 with mins
     /// 0–3 in the low half and 4–7 in the high half, matching
     /// [`Group::sums`].
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn q4k_scales_and_mins(scales: &[u8; 12]) -> ([u8; 8], __m256i) {
         let words = q4k_scale_words(scales);
         let mut sc = [0u8; 8];
@@ -307,7 +294,7 @@ mod avx2 {
     /// one row) with group g's registers `4c..4c+4`, `depth` `maddubs` per
     /// `madd` with `scale`.
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn chunk<const G: usize, const DEPTH: usize>(
         w: __m256i,
         shuffles: &[__m256i; 4],
@@ -336,7 +323,7 @@ mod avx2 {
     /// `madd` of the weights' offsets (shuffled like the groups' sums) with
     /// each group's sums: the offsets' share, in the products' lanes.
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn offsets<const G: usize, const REGS: usize>(
         offsets: __m256i,
         shuffles: &[__m256i; 4],
@@ -355,7 +342,7 @@ mod avx2 {
     }
 
     /// One Q4_K weight row × `G` groups: each group's eight lanes.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn q4k_tile<const G: usize>(
         w: *const Q4K,
         groups: [*const Group; G],
@@ -391,7 +378,7 @@ mod avx2 {
     }
 
     /// One Q6_K weight row × `G` groups: each group's eight lanes.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn q6k_tile<const G: usize>(
         w: *const Q6K,
         groups: [*const Group; G],
@@ -462,13 +449,13 @@ mod avx2 {
         table
     };
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn lane_shuffle(j: usize) -> __m256i {
         _mm256_loadu_si256(LANE_SHUFFLE[j].as_ptr() as *const __m256i)
     }
 
     /// Horizontal sum of eight lanes and four more.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn sum_lanes(eight: __m256, four: __m128) -> f32 {
         let s = _mm_add_ps(
             _mm256_extractf128_ps(eight, 1),
@@ -487,6 +474,7 @@ mod avx2 {
         let mut acc_mins = _mm_setzero_ps();
         for b in 0..kb {
             let (x, y) = (&*w.add(b), &*a.add(b));
+            prefetch_ahead(w.add(b) as *const u8, 3);
             // d and dmin sit side by side at the block's start.
             let d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((w.add(b) as *const i32).read_unaligned()));
             let d_dmin = _mm_mul_ps(d_dmin, _mm_set1_ps(y.d));
@@ -531,6 +519,7 @@ mod avx2 {
         let mut acc = _mm256_setzero_ps();
         for b in 0..kb {
             let (x, y) = (&*w.add(b), &*a.add(b));
+            prefetch_ahead(w.add(b) as *const u8, 4);
             let d = _mm_cvtph_ps(_mm_cvtsi32_si128(x.d as i32));
             let d = _mm256_broadcastss_ps(_mm_mul_ps(d, _mm_set1_ps(y.d)));
             let scales = _mm256_cvtepi8_epi16(_mm_loadu_si128(x.scales.as_ptr() as *const __m128i));
@@ -601,7 +590,7 @@ mod avx2 {
 
     /// Rows `rows` × columns `columns` of the product into `dst` (the whole
     /// output, `n` values per row). `rows` starts at a group boundary.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn block<W: KQuant>(
         weights: &[W],
         groups: &[Group],
@@ -722,14 +711,14 @@ mod tests {
 
     #[test]
     fn q4k_matches_candle_vec_dot() {
-        if available() {
+        if super::super::linear::kernels_available() {
             matches_vec_dot_on_shapes::<BlockQ4K>(GgmlDType::Q4K);
         }
     }
 
     #[test]
     fn q6k_matches_candle_vec_dot() {
-        if available() {
+        if super::super::linear::kernels_available() {
             matches_vec_dot_on_shapes::<BlockQ6K>(GgmlDType::Q6K);
         }
     }
@@ -739,7 +728,7 @@ mod tests {
     /// of each sub-block, against activations of −128 in every place.
     #[test]
     fn extreme_values_do_not_overflow_the_sums() {
-        if !available() {
+        if !super::super::linear::kernels_available() {
             return;
         }
         for m in [1, 6] {
