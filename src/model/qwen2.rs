@@ -32,8 +32,8 @@ struct Mlp {
 
 impl Mlp {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let gate = candle_nn::ops::silu(&self.gate.forward(xs)?)?;
-        self.down.forward(&(gate * self.up.forward(xs)?)?)
+        let [gate, up] = QLinear::forward_shared([&self.gate, &self.up], xs)?;
+        self.down.forward(&(candle_nn::ops::silu(&gate)? * up)?)
     }
 }
 
@@ -353,14 +353,14 @@ impl Layer {
         let n_rep = n_head / n_kv_head;
         // Rows are (batch, position, head, dim): rope works on that layout
         // directly, so no transpose is needed before it.
-        let project = |w: &QLinear, bias: &Tensor, heads: usize| -> Result<Tensor> {
-            w.forward(x)?
-                .broadcast_add(bias)?
+        let [q, k, v] = QLinear::forward_shared([&self.wq, &self.wk, &self.wv], x)?;
+        let add_bias = |y: Tensor, bias: &Tensor, heads: usize| -> Result<Tensor> {
+            y.broadcast_add(bias)?
                 .reshape((b, seq_len, heads, head_dim))
         };
-        let q = project(&self.wq, &self.bq, n_head)?;
-        let k = project(&self.wk, &self.bk, n_kv_head)?;
-        let v = project(&self.wv, &self.bv, n_kv_head)?;
+        let q = add_bias(q, &self.bq, n_head)?;
+        let k = add_bias(k, &self.bk, n_kv_head)?;
+        let v = add_bias(v, &self.bv, n_kv_head)?;
         // Scaling q (seq × n_head × head_dim values) is cheaper than scaling
         // the scores (seq × n_head × context).
         let q =

@@ -42,9 +42,36 @@ const UNIT_COLUMNS: usize = 16;
 const UNIT_ACTIVATION_BYTES: usize = 128 * 1024;
 
 /// A K-quant block type this kernel multiplies.
-pub trait KQuant: GgmlType<VecDotType = BlockQ8K> + Sync {}
-impl KQuant for BlockQ4K {}
-impl KQuant for BlockQ6K {}
+pub trait KQuant: GgmlType<VecDotType = BlockQ8K> + Sync {
+    fn rows(blocks: &[Self]) -> KQuantRows<'_>;
+}
+impl KQuant for BlockQ4K {
+    fn rows(blocks: &[Self]) -> KQuantRows<'_> {
+        KQuantRows::Q4K(blocks)
+    }
+}
+impl KQuant for BlockQ6K {
+    fn rows(blocks: &[Self]) -> KQuantRows<'_> {
+        KQuantRows::Q6K(blocks)
+    }
+}
+
+/// The blocks of a K-quant weight, whichever type: the weights of a
+/// [`one_row_products`] call may differ in type.
+#[derive(Clone, Copy)]
+pub enum KQuantRows<'a> {
+    Q4K(&'a [BlockQ4K]),
+    Q6K(&'a [BlockQ6K]),
+}
+
+impl KQuantRows<'_> {
+    fn blocks(&self) -> usize {
+        match self {
+            KQuantRows::Q4K(b) => b.len(),
+            KQuantRows::Q6K(b) => b.len(),
+        }
+    }
+}
 
 /// One Q8_K block of four activation rows, interleaved.
 #[derive(Clone, Copy)]
@@ -171,23 +198,15 @@ pub fn matmul<W: KQuant>(
     if !super::linear::kernels_available() {
         candle_core::bail!("{:?} matmul needs AVX2, FMA and F16C", W::DTYPE);
     }
+    if m == 1 {
+        return one_row_products(k, lhs, &mut [(W::rows(weights), dst)]);
+    }
     use rayon::prelude::*;
     let kb = k / QK_K;
     let mut lhs_q = vec![BlockQ8K::zeros(); m * kb];
     lhs.par_chunks_exact(k)
         .zip(lhs_q.par_chunks_exact_mut(kb))
         .for_each(|(row, blocks)| BlockQ8K::from_float(row, blocks));
-    if m == 1 {
-        let lhs_q: &[BlockQ8K] = &lhs_q;
-        super::linear::for_each_unit(1, n, 1, ROW_UNIT_COLUMNS, dst, |_, columns, dst| {
-            // SAFETY: as below; `dst` is the one output row.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                avx2::one_row(weights, lhs_q, kb, columns, dst)
-            };
-        });
-        return Ok(());
-    }
     let mut groups = vec![Group::ZERO; m.div_ceil(GROUP_ROWS) * kb];
     groups
         .par_chunks_exact_mut(kb)
@@ -218,11 +237,69 @@ pub fn matmul<W: KQuant>(
     Ok(())
 }
 
+/// One activation row `lhs` (k) times each of several weights, each
+/// product into its own `dst` (one value per weight row). The row is
+/// quantized once and all products run in one parallel pass: decode's
+/// Q, K and V (or gate and up) share an input, and each pass over rayon's
+/// threads costs a wake-up that small products notice.
+pub fn one_row_products(
+    k: usize,
+    lhs: &[f32],
+    products: &mut [(KQuantRows, &mut [f32])],
+) -> Result<()> {
+    if k == 0 || k % QK_K != 0 || lhs.len() != k {
+        candle_core::bail!(
+            "one-row K-quant products: bad shapes k={k} lhs={}",
+            lhs.len()
+        );
+    }
+    let kb = k / QK_K;
+    for (weights, dst) in products.iter() {
+        if weights.blocks() != dst.len() * kb {
+            candle_core::bail!(
+                "one-row K-quant products: {} blocks for {} rows of {k}",
+                weights.blocks(),
+                dst.len()
+            );
+        }
+    }
+    if !super::linear::kernels_available() {
+        candle_core::bail!("K-quant products need AVX2, FMA and F16C");
+    }
+    let mut lhs_q = vec![BlockQ8K::zeros(); kb];
+    BlockQ8K::from_float(lhs, &mut lhs_q);
+    // Units of ROW_UNIT_COLUMNS rows of one weight each, over all weights.
+    let units: Vec<(usize, std::ops::Range<usize>)> = products
+        .iter()
+        .enumerate()
+        .flat_map(|(p, (_, dst))| {
+            (0..dst.len())
+                .step_by(ROW_UNIT_COLUMNS)
+                .map(move |start| (p, start..dst.len().min(start + ROW_UNIT_COLUMNS)))
+        })
+        .collect();
+    let outputs: Vec<(KQuantRows, usize)> = products
+        .iter_mut()
+        .map(|(weights, dst)| (*weights, dst.as_mut_ptr() as usize))
+        .collect();
+    use rayon::prelude::*;
+    units.into_par_iter().for_each(|(p, columns)| {
+        let (weights, dst) = outputs[p];
+        // SAFETY: CPU features and shapes checked above; each unit writes
+        // only its own rows of its own product's `dst`.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx2::one_row(weights, &lhs_q, kb, columns, dst as *mut f32)
+        };
+    });
+    Ok(())
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::super::linear::simd::{f16_to_f32, prefetch_ahead};
     use super::layout::{Q4K, Q6K, Q8K};
-    use super::{Group, KQuant, GROUP_ROWS, QK_K};
+    use super::{Group, KQuant, KQuantRows, GROUP_ROWS, QK_K};
     use candle_core::quantized::k_quants::BlockQ8K;
     use candle_core::quantized::GgmlDType;
     use std::arch::x86_64::*;
@@ -571,8 +648,8 @@ mod avx2 {
     /// Weight rows `columns` times the one activation row `lhs` into `dst`
     /// (the output row).
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) unsafe fn one_row<W: KQuant>(
-        weights: &[W],
+    pub(super) unsafe fn one_row(
+        weights: KQuantRows,
         lhs: &[BlockQ8K],
         kb: usize,
         columns: Range<usize>,
@@ -580,10 +657,9 @@ mod avx2 {
     ) {
         let a = lhs.as_ptr() as *const Q8K;
         for column in columns {
-            let w = weights.as_ptr().add(column * kb);
-            *dst.add(column) = match W::DTYPE {
-                GgmlDType::Q4K => q4k_row(w as *const Q4K, a, kb),
-                _ => q6k_row(w as *const Q6K, a, kb),
+            *dst.add(column) = match weights {
+                KQuantRows::Q4K(w) => q4k_row(w.as_ptr().add(column * kb) as *const Q4K, a, kb),
+                KQuantRows::Q6K(w) => q6k_row(w.as_ptr().add(column * kb) as *const Q6K, a, kb),
             };
         }
     }
@@ -764,5 +840,12 @@ mod tests {
         let mut dst = vec![0f32; 4];
         assert!(matmul(blocks, 4, 256, &[0.0; 257], &mut dst).is_err());
         assert!(matmul(blocks, 4, 256, &[0.0; 512], &mut dst).is_err());
+        // One row: the output must have one value per weight row.
+        let mut short = vec![0f32; 3];
+        let mut rows = [(KQuantRows::Q4K(blocks), short.as_mut_slice())];
+        assert!(one_row_products(256, &[0.0; 256], &mut rows).is_err());
+        let mut rows = [(KQuantRows::Q4K(blocks), dst.as_mut_slice())];
+        assert!(one_row_products(256, &[0.0; 255], &mut rows).is_err());
+        assert!(one_row_products(256, &[0.0; 256], &mut rows).is_ok());
     }
 }

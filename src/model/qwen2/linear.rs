@@ -15,6 +15,7 @@
 //! [`q8_0::matmul`], a register-tiled kernel over the same blocks that gives
 //! bit-identical results.
 
+use super::kquants::KQuantRows;
 use candle_core::quantized::k_quants::{self, GgmlType};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Module, Result, Tensor};
@@ -68,12 +69,73 @@ impl QLinear {
                 &mut dst,
             )?,
         }
-        let mut shape = x.dims().to_vec();
-        if let Some(last) = shape.last_mut() {
-            *last = n;
-        }
-        Tensor::from_vec(dst, shape, x.device())
+        output(dst, x, n)
     }
+
+    /// Several weights times one input, as `forward` each. One row
+    /// (decode) of K-quant weights is quantized once and multiplied by all
+    /// of them in one parallel pass (see [`super::kquants::one_row_products`]).
+    pub fn forward_shared<const N: usize>(
+        linears: [&QLinear; N],
+        x: &Tensor,
+    ) -> Result<[Tensor; N]> {
+        let k = x.dim(candle_core::D::Minus1)?;
+        let shared = x.elem_count() == k
+            && kernels_available()
+            && linears.iter().all(|l| {
+                matches!(l.weight.dtype(), GgmlDType::Q4K | GgmlDType::Q6K)
+                    && l.weight
+                        .shape()
+                        .dims2()
+                        .map(|(_, wk)| wk == k)
+                        .unwrap_or(false)
+            });
+        if !shared {
+            let mut outputs = Vec::with_capacity(N);
+            for linear in linears {
+                outputs.push(linear.forward(x)?);
+            }
+            return Ok(outputs
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("N outputs")));
+        }
+        let lhs = x.flatten_all()?.to_vec1::<f32>()?;
+        let data = linears
+            .iter()
+            .map(|l| l.weight.data())
+            .collect::<Result<Vec<_>>>()?;
+        let mut dsts: Vec<Vec<f32>> = linears
+            .iter()
+            .map(|l| vec![0f32; l.weight.shape().dims()[0]])
+            .collect();
+        let mut products = Vec::with_capacity(N);
+        for ((linear, data), dst) in linears.iter().zip(&data).zip(dsts.iter_mut()) {
+            let elements = dst.len() * k;
+            let rows = match linear.weight.dtype() {
+                GgmlDType::Q4K => KQuantRows::Q4K(as_blocks(data, elements)?),
+                _ => KQuantRows::Q6K(as_blocks(data, elements)?),
+            };
+            products.push((rows, dst.as_mut_slice()));
+        }
+        super::kquants::one_row_products(k, &lhs, &mut products)?;
+        let mut outputs = Vec::with_capacity(N);
+        for dst in dsts {
+            let n = dst.len();
+            outputs.push(output(dst, x, n)?);
+        }
+        Ok(outputs
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("N outputs")))
+    }
+}
+
+/// `values` as the product of `x` (…, k) with a weight of `n` rows: (…, n).
+fn output(values: Vec<f32>, x: &Tensor, n: usize) -> Result<Tensor> {
+    let mut shape = x.dims().to_vec();
+    if let Some(last) = shape.last_mut() {
+        *last = n;
+    }
+    Tensor::from_vec(values, shape, x.device())
 }
 
 /// Whether this CPU runs nordbrief's kernels (AVX2, FMA and F16C, as
@@ -397,6 +459,44 @@ pub mod q8_0 {
             let mut dst = vec![0f32; 4];
             assert!(matmul(blocks, 4, 64, &[0.0; 65], &mut dst).is_err());
             assert!(matmul(blocks, 4, 64, &[0.0; 128], &mut dst).is_err());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn linear(n: usize, k: usize, dtype: GgmlDType, seed: u32) -> QLinear {
+        let w = Tensor::from_vec(test_values(n * k, seed), (n, k), &Device::Cpu).unwrap();
+        QLinear::new(Arc::new(QTensor::quantize(&w, dtype).unwrap()))
+    }
+
+    /// Sharing one input among several weights gives each weight's own
+    /// product exactly, for one row (the shared pass, weights of mixed
+    /// K-quant types and sizes) and for several (one product at a time).
+    #[test]
+    fn shared_input_products_equal_separate_ones() {
+        let k = 512;
+        let weights = [
+            linear(70, k, GgmlDType::Q4K, 1),
+            linear(3, k, GgmlDType::Q6K, 2),
+            linear(130, k, GgmlDType::Q4K, 3),
+        ];
+        for rows in [1, 5] {
+            let x = Tensor::from_vec(test_values(rows * k, 9), (1, rows, k), &Device::Cpu).unwrap();
+            let shared =
+                QLinear::forward_shared([&weights[0], &weights[1], &weights[2]], &x).unwrap();
+            for (linear, got) in weights.iter().zip(&shared) {
+                let expected = linear.forward(&x).unwrap();
+                assert_eq!(got.dims(), expected.dims());
+                assert_eq!(
+                    got.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                    expected.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                    "rows={rows}"
+                );
+            }
         }
     }
 }
