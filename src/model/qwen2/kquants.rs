@@ -1,5 +1,5 @@
-//! Q4_K and Q6_K weights times many activation rows (prefill), over the
-//! file's compact blocks.
+//! Q4_K and Q6_K weights times activation rows, one (decode) or many
+//! (prefill), over the file's compact blocks.
 //!
 //! candle's `QMatMul` repacks K-quant weights into tiles for batches of rows
 //! and then keeps both copies (the tiles are a third larger than Q4_K blocks
@@ -24,7 +24,10 @@
 //! block than candle's: half-precision scales converted with F16C, Q6_K's
 //! −32 offset taken from the activations' block sums by one `madd` instead
 //! of a `maddubs` and a subtraction per 32 values, Q4_K's scales unpacked
-//! in registers. Its integer sums are also exact.
+//! in registers. Its integer sums are also exact. Decode reads every
+//! weight once per token, so it also asks for weights a few KB ahead of use
+//! (see `PREFETCH_BYTES`), and products that share an input (Q, K and V;
+//! gate and up) run in one pass ([`one_row_products`]).
 
 use candle_core::quantized::k_quants::{BlockQ4K, BlockQ6K, BlockQ8K, GgmlType, QK_K};
 use candle_core::quantized::GgmlDType;
