@@ -15,11 +15,12 @@
 //! - the token embedding stays quantized and only the rows in use are
 //!   dequantized (an f32 copy of a 151,936-row table would cost ~0.9 GB).
 
+pub mod attention;
 pub mod kquants;
 pub mod linear;
 
 use candle_core::quantized::{gguf_file, QTensor};
-use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
+use candle_core::{DType, Device, IndexOp, Module, Result, Storage, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
 use linear::QLinear;
 use std::sync::Arc;
@@ -374,6 +375,27 @@ impl Layer {
         };
         k_cache.slice_set(&k.squeeze(0)?.transpose(0, 1)?.contiguous()?, 1, index_pos)?;
         v_cache.slice_set(&v.squeeze(0)?.transpose(0, 1)?.contiguous()?, 1, index_pos)?;
+
+        if seq_len == 1
+            && head_dim % 8 == 0
+            && n_rep <= attention::MAX_GROUP
+            && linear::kernels_available()
+        {
+            let q = q.flatten_all()?.to_vec1::<f32>()?;
+            let (k_storage, k_layout) = k_cache.storage_and_layout();
+            let (v_storage, v_layout) = v_cache.storage_and_layout();
+            let (Storage::Cpu(k), Storage::Cpu(v)) = (&*k_storage, &*v_storage) else {
+                candle_core::bail!("decode attention needs the KV cache on the CPU");
+            };
+            let k = &k.as_slice::<f32>()?[k_layout.start_offset()..];
+            let v = &v.as_slice::<f32>()?[v_layout.start_offset()..];
+            let capacity = k_cache.dim(1)?;
+            let y = attention::one_token(&q, k, v, n_kv_head, head_dim, capacity, index_pos + 1);
+            drop((k_storage, v_storage));
+            return self
+                .wo
+                .forward(&Tensor::from_vec(y, (b, 1, n_embd), x.device())?);
+        }
 
         // Queries grouped by the K/V head they share: (n_kv_head, seq, n_rep, head_dim).
         let q = q
