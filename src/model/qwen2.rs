@@ -391,7 +391,6 @@ impl Layer {
             let v = &v.as_slice::<f32>()?[v_layout.start_offset()..];
             let capacity = k_cache.dim(1)?;
             let y = attention::one_token(&q, k, v, n_kv_head, head_dim, capacity, index_pos + 1);
-            drop((k_storage, v_storage));
             return self
                 .wo
                 .forward(&Tensor::from_vec(y, (b, 1, n_embd), x.device())?);
