@@ -457,6 +457,31 @@ mod avx2 {
         acc
     }
 
+    /// The 128 six-bit values of half `half` of a Q6_K block (stored plus
+    /// 32), as four registers of 32: chunks 4·half to 4·half + 3.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn q6k_values(x: &Q6K, half: usize) -> [__m256i; 4] {
+        let m4 = _mm256_set1_epi8(0xF);
+        let m2 = _mm256_set1_epi8(3);
+        let ql1 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half) as *const __m256i);
+        let ql2 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half + 32) as *const __m256i);
+        let qh = _mm256_loadu_si256(x.qh.as_ptr().add(32 * half) as *const __m256i);
+        let high = |bits: __m256i| _mm256_slli_epi16(_mm256_and_si256(bits, m2), 4);
+        [
+            _mm256_or_si256(_mm256_and_si256(ql1, m4), high(qh)),
+            _mm256_or_si256(_mm256_and_si256(ql2, m4), high(_mm256_srli_epi16(qh, 2))),
+            _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                high(_mm256_srli_epi16(qh, 4)),
+            ),
+            _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(ql2, 4), m4),
+                high(_mm256_srli_epi16(qh, 6)),
+            ),
+        ]
+    }
+
     /// One Q6_K weight row × `G` groups: each group's eight lanes.
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn q6k_tile<const G: usize>(
@@ -464,31 +489,13 @@ mod avx2 {
         groups: [*const Group; G],
         kb: usize,
     ) -> [__m256; G] {
-        let m4 = _mm256_set1_epi8(0xF);
-        let m2 = _mm256_set1_epi8(3);
         let shuffles = step_shuffles();
         let mut acc = [_mm256_setzero_ps(); G];
         for b in 0..kb {
             let x = &*w.add(b);
             let mut sumi = [_mm256_setzero_si256(); G];
             for half in 0..QK_K / 128 {
-                let ql1 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half) as *const __m256i);
-                let ql2 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half + 32) as *const __m256i);
-                let qh = _mm256_loadu_si256(x.qh.as_ptr().add(32 * half) as *const __m256i);
-                let high = |bits: __m256i| _mm256_slli_epi16(_mm256_and_si256(bits, m2), 4);
-                let q6 = [
-                    _mm256_or_si256(_mm256_and_si256(ql1, m4), high(qh)),
-                    _mm256_or_si256(_mm256_and_si256(ql2, m4), high(_mm256_srli_epi16(qh, 2))),
-                    _mm256_or_si256(
-                        _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                        high(_mm256_srli_epi16(qh, 4)),
-                    ),
-                    _mm256_or_si256(
-                        _mm256_and_si256(_mm256_srli_epi16(ql2, 4), m4),
-                        high(_mm256_srli_epi16(qh, 6)),
-                    ),
-                ];
-                for (t, w) in q6.into_iter().enumerate() {
+                for (t, w) in q6k_values(x, half).into_iter().enumerate() {
                     let c = 4 * half + t;
                     // Sixteen-value scales: chunk c's first half, then its second.
                     let scale = _mm256_set_m128i(
@@ -594,8 +601,6 @@ mod avx2 {
     /// One Q6_K weight row `w` times one activation row `a`, `kb` blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn q6k_row(w: *const Q6K, a: *const Q8K, kb: usize) -> f32 {
-        let m4 = _mm256_set1_epi8(0xF);
-        let m2 = _mm256_set1_epi8(3);
         let mut acc = _mm256_setzero_ps();
         for b in 0..kb {
             let (x, y) = (&*w.add(b), &*a.add(b));
@@ -614,23 +619,7 @@ mod avx2 {
             let mut sumi = _mm256_sub_epi32(_mm256_setzero_si256(), offset);
             let q8 = y.qs.as_ptr() as *const __m256i;
             for half in 0..QK_K / 128 {
-                let ql1 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half) as *const __m256i);
-                let ql2 = _mm256_loadu_si256(x.ql.as_ptr().add(64 * half + 32) as *const __m256i);
-                let qh = _mm256_loadu_si256(x.qh.as_ptr().add(32 * half) as *const __m256i);
-                let high = |bits: __m256i| _mm256_slli_epi16(_mm256_and_si256(bits, m2), 4);
-                let q6 = [
-                    _mm256_or_si256(_mm256_and_si256(ql1, m4), high(qh)),
-                    _mm256_or_si256(_mm256_and_si256(ql2, m4), high(_mm256_srli_epi16(qh, 2))),
-                    _mm256_or_si256(
-                        _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                        high(_mm256_srli_epi16(qh, 4)),
-                    ),
-                    _mm256_or_si256(
-                        _mm256_and_si256(_mm256_srli_epi16(ql2, 4), m4),
-                        high(_mm256_srli_epi16(qh, 6)),
-                    ),
-                ];
-                for (t, w) in q6.into_iter().enumerate() {
+                for (t, w) in q6k_values(x, half).into_iter().enumerate() {
                     // Chunk c's 32 values: scale 2c for the low half's 16,
                     // 2c + 1 for the high half's, the lanes of `halves[half]`
                     // at 2t and 2t + 1.
