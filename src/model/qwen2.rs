@@ -11,7 +11,8 @@
 //!   that share it, instead of copying K/V once per query head;
 //! - long prompts are attended in blocks of query rows, each against only the
 //!   keys it may see, so the score matrix stays small and causally masked work
-//!   is skipped;
+//!   is skipped; one new token (decode) is attended by [`attention`], which
+//!   reads the cache in place instead of packing it for a matrix product;
 //! - the token embedding stays quantized and only the rows in use are
 //!   dequantized (an f32 copy of a 151,936-row table would cost ~0.9 GB).
 
