@@ -55,11 +55,12 @@ pub fn one_token(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use super::super::linear::simd::hsum;
     use super::{MAX_GROUP, VALUE_BLOCK};
     use std::arch::x86_64::*;
 
     /// One KV head: `group` query rows in `q`, `k` and `v` of `keys` rows.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn head(
         q: &[f32],
         k: &[f32],
@@ -80,14 +81,7 @@ mod avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(x: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
-    }
-
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn head_of<const G: usize>(
         q: &[f32],
         k: &[f32],

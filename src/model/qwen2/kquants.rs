@@ -311,21 +311,25 @@ mod avx2 {
     /// Groups per tile: each shuffled weight register meets this many.
     const TILE_GROUPS: usize = 4;
 
-    /// Shuffle `t` repeats, in each 128-bit half, bytes 4t..4t+4 four
-    /// times: a weight chunk's values lined up with a group's step t.
-    const STEP_SHUFFLE: [[u8; 32]; 4] = {
-        let mut table = [[0u8; 32]; 4];
-        let mut t = 0;
-        while t < 4 {
+    /// Byte shuffles whose number `i` repeats, in each 128-bit half, bytes
+    /// `width`·i .. `width`·(i + 1) across the half.
+    const fn repeat_shuffles<const N: usize>(width: usize) -> [[u8; 32]; N] {
+        let mut table = [[0u8; 32]; N];
+        let mut i = 0;
+        while i < N {
             let mut p = 0;
             while p < 32 {
-                table[t][p] = (4 * t + p % 4) as u8;
+                table[i][p] = (width * i + p % width) as u8;
                 p += 1;
             }
-            t += 1;
+            i += 1;
         }
         table
-    };
+    }
+
+    /// Shuffle `t` repeats, in each 128-bit half, bytes 4t..4t+4 four
+    /// times: a weight chunk's values lined up with a group's step t.
+    const STEP_SHUFFLE: [[u8; 32]; 4] = repeat_shuffles(4);
 
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn step_shuffles() -> [__m256i; 4] {
@@ -522,19 +526,7 @@ mod avx2 {
     /// half) across the half: one Q4_K scale for all 32 products of chunk
     /// j. For Q6_K, whose scales cover 16 values, the high half takes the
     /// next lane: see [`q6k_row`].
-    const LANE_SHUFFLE: [[u8; 32]; 8] = {
-        let mut table = [[0u8; 32]; 8];
-        let mut j = 0;
-        while j < 8 {
-            let mut p = 0;
-            while p < 32 {
-                table[j][p] = (2 * j + p % 2) as u8;
-                p += 1;
-            }
-            j += 1;
-        }
-        table
-    };
+    const LANE_SHUFFLE: [[u8; 32]; 8] = repeat_shuffles(2);
 
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn lane_shuffle(j: usize) -> __m256i {

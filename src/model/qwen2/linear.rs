@@ -225,10 +225,11 @@ pub(crate) mod simd {
 /// than candle's barrier pool: on a busy machine the pool's caller spins
 /// while a descheduled worker holds its share, which measured ten times
 /// slower decode with two threads than with one, whereas rayon's waiting
-/// thread sleeps and the caller takes over shares not yet started. `dst` is the whole output's first
-/// value; each unit writes only its own rows × columns. The row units of
-/// one column unit are adjacent, so a thread reads those weight rows from
-/// memory once and the activations, which are smaller, from cache.
+/// thread sleeps and the caller takes over shares not yet started. `dst`
+/// is the whole output's first value; each unit writes only its own rows ×
+/// columns. The row units of one column unit are adjacent, so a thread
+/// reads those weight rows from memory once and the activations, which are
+/// smaller, from cache.
 pub(crate) fn for_each_unit(
     m: usize,
     n: usize,
