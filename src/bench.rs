@@ -5,6 +5,7 @@
 use serde::Serialize;
 use std::time::Instant;
 
+use crate::brief::{StageTiming, Timings};
 use crate::model::load::LoadedModel;
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,9 +260,82 @@ impl BenchReport {
     }
 }
 
+/// The model calls of many briefs summed by stage, in the order stages
+/// first appear: where an end-to-end run spent its time.
+pub fn sum_stages<'a>(timings: impl IntoIterator<Item = &'a Timings>) -> Vec<StageTiming> {
+    let mut stages: Vec<StageTiming> = Vec::new();
+    for stage in timings.into_iter().flat_map(|t| &t.stages) {
+        match stages.iter_mut().find(|s| s.stage == stage.stage) {
+            Some(s) => {
+                s.calls += stage.calls;
+                s.prompt_tokens += stage.prompt_tokens;
+                s.reused_prompt_tokens += stage.reused_prompt_tokens;
+                s.generated_tokens += stage.generated_tokens;
+                s.prefill_seconds += stage.prefill_seconds;
+                s.decode_seconds += stage.decode_seconds;
+            }
+            None => stages.push(stage.clone()),
+        }
+    }
+    stages
+}
+
+/// Stage timings as a Markdown table.
+pub fn stage_table(stages: &[StageTiming]) -> String {
+    let mut t = String::from(
+        "| stage | calls | prompt tokens read | reused | tokens written | prefill s | decode s |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for s in stages {
+        t.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.1} | {:.1} |\n",
+            s.stage,
+            s.calls,
+            s.prompt_tokens,
+            s.reused_prompt_tokens,
+            s.generated_tokens,
+            s.prefill_seconds,
+            s.decode_seconds
+        ));
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stage(name: &str, calls: usize, read: usize, seconds: f64) -> StageTiming {
+        StageTiming {
+            stage: name.into(),
+            calls,
+            prompt_tokens: read,
+            reused_prompt_tokens: 10,
+            generated_tokens: 5,
+            prefill_seconds: seconds,
+            decode_seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn stage_table_sums_each_stage_over_briefs_in_first_seen_order() {
+        let a = Timings {
+            stages: vec![stage("notes", 3, 300, 2.0), stage("brief", 1, 100, 1.0)],
+            ..Timings::default()
+        };
+        let b = Timings {
+            stages: vec![stage("brief", 2, 50, 0.5)],
+            ..Timings::default()
+        };
+        let table = stage_table(&sum_stages([&a, &b]));
+        let rows: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(
+            rows,
+            [
+                "| notes | 3 | 300 | 10 | 5 | 2.0 | 1.0 |",
+                "| brief | 3 | 150 | 20 | 10 | 1.5 | 2.0 |"
+            ]
+        );
+    }
 
     #[test]
     fn median_of_odd_even_and_empty() {

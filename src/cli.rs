@@ -927,6 +927,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     let report = nordbrief::bench::run(&mut loaded, &text, &config, threads)?;
     drop(loaded);
     let mut end_to_end = None;
+    let mut seed_stages = Vec::new();
     if let Some(seeds) = &args.seeds {
         let prompts = PromptSet::from_env()?;
         let scratch = tempfile::tempdir()?;
@@ -971,11 +972,25 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
                 _ => serde_json::json!({ "id": o.id, "seconds": null }),
             })
             .collect();
+        // Where the time went, from the timings each brief records.
+        let mut timings = Vec::new();
+        for o in &outcomes {
+            if matches!(o.outcome, Outcome::Done { .. }) {
+                let path = out.join(format!("{}.json", o.id));
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the brief {}", path.display()))?;
+                let brief: nordbrief::brief::Brief = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a brief", path.display()))?;
+                timings.push(brief.timings);
+            }
+        }
+        seed_stages = nordbrief::bench::sum_stages(&timings);
         end_to_end = Some(serde_json::json!({
             "documents": outcomes.len(),
             "failed": failed,
             "wall_seconds": seconds,
             "per_document": per_document,
+            "stages": &seed_stages,
         }));
     }
     if args.json {
@@ -999,6 +1014,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
                     None => outln!("  {:<28} failed", d["id"].as_str().unwrap_or("?")),
                 }
             }
+            outln!("\n{}", nordbrief::bench::stage_table(&seed_stages));
         }
     }
     Ok(ExitCode::SUCCESS)

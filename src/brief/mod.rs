@@ -105,6 +105,25 @@ pub struct Timings {
     pub prefill_tokens_per_second: f64,
     pub decode_tokens_per_second: f64,
     pub wall_seconds: f64,
+    /// The model calls by pipeline stage, in the order each stage first ran:
+    /// where the time went. Absent in briefs written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageTiming>,
+}
+
+/// What the model calls of one pipeline stage read, wrote and took.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct StageTiming {
+    /// "notes", "brief", "summary", "late points", "key points", "title" or "translate".
+    pub stage: String,
+    pub calls: usize,
+    /// Prompt tokens read, not counting those reused from the model's cache.
+    pub prompt_tokens: usize,
+    /// Prompt tokens reused from the cache (a shared prefix) instead of read.
+    pub reused_prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_seconds: f64,
+    pub decode_seconds: f64,
 }
 
 impl Brief {

@@ -326,8 +326,53 @@ pub fn dedupe_points(points: Vec<String>) -> Vec<String> {
     kept.into_iter().map(|(p, _)| p).collect()
 }
 
+/// A "point" about the brief or its input rather than the document ("The
+/// summary and key points are based on the content provided in the Swedish
+/// text."): it names the brief's own parts together with where they came from.
+pub fn is_remark_on_the_brief(point: &str) -> bool {
+    let lower = point.to_lowercase();
+    let names_the_brief = [
+        "summary",
+        "key point",
+        "these notes",
+        "the notes",
+        "this brief",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let names_its_input = [
+        "based on the",
+        "provided",
+        "the text given",
+        "the given text",
+        "the original text",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    names_the_brief && names_its_input
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn remarks_on_the_brief_are_told_from_points_about_the_document() {
+        for remark in [
+            "The summary and key points are based on the content provided in the Swedish text.",
+            "These key points are based on the notes provided.",
+            "This brief is based on the original text in Danish.",
+        ] {
+            assert!(super::is_remark_on_the_brief(remark), "{remark}");
+        }
+        for point in [
+            "The report's summary recommends a common return policy (¶4).",
+            "Funding is provided to 12 municipalities (¶7).",
+            "The government notes that the key points of the agreement were met (¶9).",
+            "The Migration Agency based its figures on the 2019 census (¶3).",
+        ] {
+            assert!(!super::is_remark_on_the_brief(point), "{point}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -11,13 +11,15 @@ pub mod translate;
 use minijinja::context;
 use std::time::Instant;
 
-use crate::brief::{Brief, GenerationInfo, LanguageLabel, ModelInfo, Timings, SCHEMA_VERSION};
+use crate::brief::{
+    Brief, GenerationInfo, LanguageLabel, ModelInfo, StageTiming, Timings, SCHEMA_VERSION,
+};
 use crate::facts::{unsupported_facts, SourceIndex};
 use crate::generate::{GenerateError, Generation, GenerationSettings, Generator, StopReason};
 use crate::ingest::{Document, ParagraphKind};
 use crate::model::template::ChatMessage;
 use crate::prompts::{PromptError, PromptSet};
-use answer::{bullets, dedupe_points, parse_brief_answer, ParsedBrief};
+use answer::{bullets, dedupe_points, is_remark_on_the_brief, parse_brief_answer, ParsedBrief};
 use chunk::{chunk, Piece};
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,21 @@ pub enum Stage {
     },
 }
 
+impl Stage {
+    /// The stage's name in a brief's timings, the same for every call of it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stage::Notes { .. } => "notes",
+            Stage::Brief { .. } => "brief",
+            Stage::Summary { .. } => "summary",
+            Stage::LatePoints => "late points",
+            Stage::KeyPoints => "key points",
+            Stage::Title => "title",
+            Stage::Translate { .. } => "translate",
+        }
+    }
+}
+
 /// What the pipeline reports as it goes.
 #[derive(Debug, Clone)]
 pub enum PipelineEvent {
@@ -109,20 +126,47 @@ pub struct BriefRequest<'a> {
     pub load_seconds: f64,
 }
 
+/// The model calls of one brief or translation, summed by stage.
 #[derive(Default)]
 struct Totals {
-    prompt_tokens: usize,
-    generated_tokens: usize,
-    prefill_seconds: f64,
-    decode_seconds: f64,
+    stages: Vec<StageTiming>,
 }
 
 impl Totals {
-    fn add(&mut self, g: &Generation) {
-        self.prompt_tokens += g.prompt_tokens - g.reused_prompt_tokens;
-        self.generated_tokens += g.generated_tokens;
-        self.prefill_seconds += g.prefill_seconds;
-        self.decode_seconds += g.decode_seconds;
+    fn add(&mut self, stage: &Stage, g: &Generation) {
+        let name = stage.name();
+        let index = match self.stages.iter().position(|s| s.stage == name) {
+            Some(i) => i,
+            None => {
+                self.stages.push(StageTiming {
+                    stage: name.to_string(),
+                    ..StageTiming::default()
+                });
+                self.stages.len() - 1
+            }
+        };
+        let entry = &mut self.stages[index];
+        entry.calls += 1;
+        entry.prompt_tokens += g.prompt_tokens - g.reused_prompt_tokens;
+        entry.reused_prompt_tokens += g.reused_prompt_tokens;
+        entry.generated_tokens += g.generated_tokens;
+        entry.prefill_seconds += g.prefill_seconds;
+        entry.decode_seconds += g.decode_seconds;
+    }
+
+    fn timings(&self, load_seconds: f64, wall_seconds: f64) -> Timings {
+        let sum = |f: fn(&StageTiming) -> f64| self.stages.iter().map(f).sum::<f64>();
+        let prompt_tokens = self.stages.iter().map(|s| s.prompt_tokens).sum();
+        let generated_tokens = self.stages.iter().map(|s| s.generated_tokens).sum();
+        Timings {
+            load_seconds,
+            prompt_tokens,
+            generated_tokens,
+            prefill_tokens_per_second: rate(prompt_tokens, sum(|s| s.prefill_seconds)),
+            decode_tokens_per_second: rate(generated_tokens, sum(|s| s.decode_seconds)),
+            wall_seconds,
+            stages: self.stages.clone(),
+        }
     }
 }
 
@@ -166,9 +210,17 @@ struct Briefer<'a> {
     totals: Totals,
     warnings: Vec<String>,
     on_event: &'a mut dyn FnMut(PipelineEvent),
+    /// The stage the next model calls belong to.
+    stage: Stage,
 }
 
 impl Briefer<'_> {
+    /// Start `stage`: report it and count the model calls that follow under it.
+    fn enter(&mut self, stage: Stage) {
+        (self.on_event)(PipelineEvent::Stage(stage.clone()));
+        self.stage = stage;
+    }
+
     fn ask(
         &mut self,
         system: &str,
@@ -194,7 +246,7 @@ impl Briefer<'_> {
         let generation = self.generator.generate(messages, &settings, &mut |p| {
             on_event(PipelineEvent::Generation(p))
         })?;
-        self.totals.add(&generation);
+        self.totals.add(&self.stage, &generation);
         Ok(generation)
     }
 
@@ -205,7 +257,7 @@ impl Briefer<'_> {
         part: usize,
         parts: usize,
     ) -> Result<Vec<String>, PipelineError> {
-        (self.on_event)(PipelineEvent::Stage(Stage::Notes { part, parts }));
+        self.enter(Stage::Notes { part, parts });
         let system = self.prompts.render("notes.system", context! {})?;
         let mut notes = Vec::new();
         for strict in [false, true] {
@@ -306,7 +358,7 @@ impl Briefer<'_> {
         let mut parsed = ParsedBrief::default();
         let mut conversation = Vec::new();
         for attempt in 1..=3 {
-            (self.on_event)(PipelineEvent::Stage(Stage::Brief { attempt }));
+            self.enter(Stage::Brief { attempt });
             let user = self.prompts.render(
                 "brief.user",
                 context! { language => &self.language, document, notes, strict, unsupported_facts => &unsupported },
@@ -378,7 +430,7 @@ impl Briefer<'_> {
         if parts < 3 || conversation.is_empty() {
             return Ok(());
         }
-        (self.on_event)(PipelineEvent::Stage(Stage::LatePoints));
+        self.enter(Stage::LatePoints);
         let from_part = parts - parts / 3 + 1;
         // With a conclusion part of its own, the late point comes from the
         // parts before it, so the two points are not one fact twice.
@@ -458,7 +510,7 @@ impl Briefer<'_> {
         if !parsed.title.is_empty() || parsed.key_points.is_empty() || conversation.is_empty() {
             return Ok(());
         }
-        (self.on_event)(PipelineEvent::Stage(Stage::Title));
+        self.enter(Stage::Title);
         let user = self.prompts.render("title.user", context! {})?;
         conversation.push(ChatMessage::user(&user));
         let generation = self.ask_messages(&conversation, MAX_TITLE_TOKENS)?;
@@ -483,7 +535,7 @@ impl Briefer<'_> {
         if !parsed.key_points.is_empty() || conversation.is_empty() {
             return Ok(());
         }
-        (self.on_event)(PipelineEvent::Stage(Stage::KeyPoints));
+        self.enter(Stage::KeyPoints);
         let user = self.prompts.render("key_points.user", context! {})?;
         parsed.key_points = self.ask_for_points(conversation, &user, *KEY_POINTS.end(), source)?;
         Ok(())
@@ -504,7 +556,7 @@ impl Briefer<'_> {
         if SUMMARY_WORDS.contains(&words) || words == 0 {
             return Ok(());
         }
-        (self.on_event)(PipelineEvent::Stage(Stage::Summary { words }));
+        self.enter(Stage::Summary { words });
         let too_long = words > *SUMMARY_WORDS.end();
         let user = self
             .prompts
@@ -667,6 +719,7 @@ pub fn brief_document(
         totals: Totals::default(),
         warnings,
         on_event,
+        stage: Stage::Brief { attempt: 1 },
     };
     let (parsed, chunks) = if body_tokens <= options.context_budget {
         let (mut parsed, conversation) = briefer.brief(Some(&numbered), None, &source)?;
@@ -691,7 +744,7 @@ pub fn brief_document(
         cited
             .iter()
             .map(|(t, _)| t.clone())
-            .filter(|t| !t.is_empty())
+            .filter(|t| !t.is_empty() && !is_remark_on_the_brief(t))
             .collect(),
     );
     // A key point still not in English after the retry is left out: the brief
@@ -748,7 +801,6 @@ pub fn brief_document(
     if parsed.title.is_empty() {
         warnings.push("the model gave no title".into());
     }
-    let totals = &briefer.totals;
     Ok(Brief {
         schema_version: SCHEMA_VERSION,
         id: request.id.clone(),
@@ -776,14 +828,9 @@ pub fn brief_document(
             reduce_budget: options.reduce_budget,
             chunks,
         },
-        timings: Timings {
-            load_seconds: request.load_seconds,
-            prompt_tokens: totals.prompt_tokens,
-            generated_tokens: totals.generated_tokens,
-            prefill_tokens_per_second: rate(totals.prompt_tokens, totals.prefill_seconds),
-            decode_tokens_per_second: rate(totals.generated_tokens, totals.decode_seconds),
-            wall_seconds: start.elapsed().as_secs_f64(),
-        },
+        timings: briefer
+            .totals
+            .timings(request.load_seconds, start.elapsed().as_secs_f64()),
         warnings,
     })
 }
@@ -842,6 +889,31 @@ mod tests {
         // Only the short summary is worth a warning.
         assert_eq!(brief.warnings.len(), 1, "{:?}", brief.warnings);
         assert!(brief.warnings[0].contains("summary has"));
+    }
+
+    #[test]
+    fn a_brief_records_its_model_calls_by_stage_and_drops_remarks_on_itself() {
+        let answer = format!(
+            "{GOOD}\n- The summary and key points are based on the content provided in the Swedish text."
+        );
+        let mut g = ScriptedGenerator {
+            brief: vec![answer],
+            ..Default::default()
+        };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        assert_eq!(brief.key_points.len(), 3, "{:?}", brief.key_points);
+        assert!(brief.key_points.iter().all(|p| !p.contains("based on")));
+        // The brief, then its summary asked for again (too short).
+        let stages: Vec<(&str, usize)> = brief
+            .timings
+            .stages
+            .iter()
+            .map(|s| (s.stage.as_str(), s.calls))
+            .collect();
+        assert_eq!(stages, [("brief", 1), ("summary", 1)]);
+        let read: usize = brief.timings.stages.iter().map(|s| s.prompt_tokens).sum();
+        assert_eq!(read, brief.timings.prompt_tokens);
+        assert!(brief.timings.stages[0].prompt_tokens > 50);
     }
 
     fn long_summary(extra: &str) -> String {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{is_english, rate, PipelineError, PipelineEvent, Stage, Totals};
+use super::{is_english, PipelineError, PipelineEvent, Stage, Totals};
 use crate::brief::{LanguageLabel, ModelInfo, Timings};
 use crate::facts::{missing_numbers, unsupported_facts, FactKind, SourceIndex};
 use crate::generate::{Generation, GenerationSettings, Generator, StopReason};
@@ -538,7 +538,12 @@ impl Translator<'_> {
         let generation = self.generator.generate(&messages, &settings, &mut |p| {
             on_event(PipelineEvent::Generation(p))
         })?;
-        self.totals.add(&generation);
+        // Every call here is one stage; its name does not depend on the position.
+        let stage = Stage::Translate {
+            paragraph: 0,
+            paragraphs: 0,
+        };
+        self.totals.add(&stage, &generation);
         tracing::debug!(
             paragraphs = texts.len(),
             retry = !problems.is_empty(),
@@ -778,7 +783,6 @@ pub fn translate_document(
             paragraphs.len()
         ));
     }
-    let totals = &translator.totals;
     Ok(Translation {
         id: request.id.clone(),
         source: doc.source.clone(),
@@ -793,14 +797,9 @@ pub fn translate_document(
         glossary: translator.glossary.entries().to_vec(),
         paragraphs,
         warnings,
-        timings: Timings {
-            load_seconds: request.load_seconds,
-            prompt_tokens: totals.prompt_tokens,
-            generated_tokens: totals.generated_tokens,
-            prefill_tokens_per_second: rate(totals.prompt_tokens, totals.prefill_seconds),
-            decode_tokens_per_second: rate(totals.generated_tokens, totals.decode_seconds),
-            wall_seconds: start.elapsed().as_secs_f64(),
-        },
+        timings: translator
+            .totals
+            .timings(request.load_seconds, start.elapsed().as_secs_f64()),
     })
 }
 
