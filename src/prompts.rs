@@ -165,7 +165,7 @@ mod tests {
     fn builtin_templates_parse_and_carry_versions() {
         let set = PromptSet::builtin().unwrap();
         assert_eq!(set.versions().len(), BUILTIN.len());
-        assert_eq!(set.versions()["brief.user"], "brief.user/5");
+        assert_eq!(set.versions()["brief.user"], "brief.user/6");
     }
 
     #[test]
@@ -197,6 +197,50 @@ mod tests {
             .unwrap();
         assert!(text.contains("2019, Lars Eriksson"));
         assert!(text.contains("not entirely in English"));
+    }
+
+    /// A retry only appends to the first prompt, so the model's cache of the
+    /// first prompt (the whole document or all the notes) is reused.
+    #[test]
+    fn retry_prompts_extend_the_first_prompt() {
+        let set = PromptSet::builtin().unwrap();
+        let brief = |strict: bool, facts: Vec<&str>| {
+            set.render(
+                "brief.user",
+                context! { language => "Swedish", notes => "- A note (¶2).", strict, unsupported_facts => facts },
+            )
+            .unwrap()
+        };
+        let first = brief(false, vec![]);
+        for retry in [
+            brief(true, vec![]),
+            brief(false, vec!["2019"]),
+            brief(true, vec!["2019"]),
+        ] {
+            let added = retry
+                .strip_prefix(first.as_str())
+                .unwrap_or_else(|| panic!("{retry}"));
+            assert!(added.starts_with("\n\nYour previous answer"), "{added:?}");
+        }
+        assert!(brief(true, vec!["2019"]).ends_with(
+            "in English.\nYour previous answer stated facts the document does not contain: 2019. Leave them out unless the document states them."
+        ));
+        let notes = |strict: bool, part: usize| {
+            set.render(
+                "notes.user",
+                context! { language => "Danish", part, parts => 9, document => "[¶1] Tekst.", strict },
+            )
+            .unwrap()
+        };
+        let first = notes(false, 1);
+        let added = notes(true, 1);
+        let added = added.strip_prefix(first.as_str()).unwrap();
+        assert_eq!(added, "\n\nYour previous notes were not entirely in English; every sentence must be in English.");
+        // Parts differ only after the shared instructions.
+        let instructions = first.split("PART 1 OF 9:").next().unwrap();
+        assert!(instructions.len() > 400, "{instructions}");
+        assert!(notes(false, 2).starts_with(instructions));
+        assert!(first.ends_with("PART 1 OF 9:\n[¶1] Tekst."), "{first}");
     }
 
     #[test]
