@@ -28,7 +28,9 @@ fn ntrex_dir() -> PathBuf {
         .into_iter()
         .flatten()
         .find(|dir| dir.join("DOCUMENT_IDS.tsv").is_file())
-        .expect("NTREX-128 not found: set NORDBRIEF_NTREX_DIR to the folder holding DOCUMENT_IDS.tsv")
+        .expect(
+            "NTREX-128 not found: set NORDBRIEF_NTREX_DIR to the folder holding DOCUMENT_IDS.tsv",
+        )
 }
 
 /// Groups the lines of one language file into documents by DOCUMENT_IDS.tsv.
