@@ -39,7 +39,9 @@ pub const KEY_POINTS: std::ops::RangeInclusive<usize> = 3..=8;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BriefOptions {
     /// Most document tokens placed in one prompt; longer documents go
-    /// through map-reduce. Small chunks keep CPU attention cheap.
+    /// through map-reduce. Larger parts would be cheaper (fewer pages of
+    /// notes to write and read again), but at 4,096 the 1.5B model's notes
+    /// and seed 001's brief got markedly worse (README, Quality).
     pub context_budget: usize,
     /// Most tokens of notes the brief is written from in one prompt; more
     /// are condensed by taking notes on the notes. Larger than
@@ -202,6 +204,9 @@ struct Notes {
     conclusion: Option<(usize, usize)>,
 }
 
+/// English notes on one part that are enough to keep (the prompt asks for 3 to 8).
+const MIN_ENGLISH_NOTES: usize = 3;
+
 struct Briefer<'a> {
     generator: &'a mut dyn Generator,
     prompts: &'a PromptSet,
@@ -250,7 +255,8 @@ impl Briefer<'_> {
         Ok(generation)
     }
 
-    /// English notes on one chunk, asked again once if they are not English.
+    /// English notes on one chunk, asked again once if fewer than
+    /// `MIN_ENGLISH_NOTES` of them are English.
     fn notes(
         &mut self,
         text: &str,
@@ -279,8 +285,12 @@ impl Briefer<'_> {
                     .collect::<Vec<_>>()
                     .join(" ")];
             }
-            if notes.iter().all(|n| is_english(n)) {
-                return Ok(notes);
+            // A line or two left in the document's language are dropped rather
+            // than the part asked again: that would write a whole page of notes
+            // at decode speed to replace them.
+            let english = notes.iter().filter(|n| is_english(n)).count();
+            if english == notes.len() || english >= MIN_ENGLISH_NOTES {
+                return Ok(notes.into_iter().filter(|n| is_english(n)).collect());
             }
         }
         self.warnings.push(format!(
@@ -992,6 +1002,48 @@ mod tests {
         let reduce = &g.calls.last().unwrap()[1].content;
         assert!(reduce.contains("NOTES:") && !reduce.contains("DOCUMENT:"));
         assert!(reduce.contains(&format!("Part {0} of {0}:", note_calls.len())));
+    }
+
+    #[test]
+    fn a_note_not_in_english_is_dropped_and_a_part_with_too_few_english_ones_asked_again() {
+        const DANISH_NOTE: &str =
+            "- Regeringen har besluttet at styrke indsatsen for integration i kommunerne.";
+        let english = |n: usize| {
+            (1..=n)
+                .map(|i| format!("- Note {i} says the government will act on integration."))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let options = BriefOptions {
+            context_budget: 256,
+            ..BriefOptions::default()
+        };
+        let text = danish_sections(40);
+        for (english_notes, asked_again) in [(3, false), (2, true)] {
+            let mut g = ScriptedGenerator {
+                brief: vec![GOOD.into()],
+                notes: vec![format!("{}\n{DANISH_NOTE}", english(english_notes))],
+                ..Default::default()
+            };
+            let brief = run(&mut g, &document(&text), &options);
+            let note_calls = g
+                .calls
+                .iter()
+                .filter(|c| c[1].content.contains("\nPART "))
+                .count();
+            let parts = brief.generation.chunks;
+            let expected = if asked_again { 2 * parts } else { parts };
+            assert_eq!(note_calls, expected, "{english_notes} English notes");
+            let reduce = g
+                .calls
+                .iter()
+                .find(|c| c[1].content.contains("NOTES:"))
+                .unwrap();
+            assert!(!reduce[1].content.contains("Regeringen"));
+            assert!(reduce[1].content.contains("Note 2 says"));
+            let warned = brief.warnings.iter().any(|w| w.contains("notes on part"));
+            assert_eq!(warned, asked_again, "{:?}", brief.warnings);
+        }
     }
 
     /// The brief's answer in the tests of replies asked after a brief from notes.
