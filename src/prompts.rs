@@ -165,7 +165,7 @@ mod tests {
     fn builtin_templates_parse_and_carry_versions() {
         let set = PromptSet::builtin().unwrap();
         assert_eq!(set.versions().len(), BUILTIN.len());
-        assert_eq!(set.versions()["brief.user"], "brief.user/6");
+        assert_eq!(set.versions()["brief.user"], "brief.user/7");
     }
 
     #[test]
@@ -199,8 +199,8 @@ mod tests {
         assert!(text.contains("not entirely in English"));
     }
 
-    /// A retry only appends to the first prompt, so the model's cache of the
-    /// first prompt (the whole document or all the notes) is reused.
+    /// A retry for invented facts only appends to the first prompt, so the
+    /// model's cache of it (the whole document or all the notes) is reused.
     #[test]
     fn retry_prompts_extend_the_first_prompt() {
         let set = PromptSet::builtin().unwrap();
@@ -212,19 +212,18 @@ mod tests {
             .unwrap()
         };
         let first = brief(false, vec![]);
-        for retry in [
-            brief(true, vec![]),
-            brief(false, vec!["2019"]),
-            brief(true, vec!["2019"]),
-        ] {
-            let added = retry
-                .strip_prefix(first.as_str())
-                .unwrap_or_else(|| panic!("{retry}"));
-            assert!(added.starts_with("\n\nYour previous answer"), "{added:?}");
-        }
-        assert!(brief(true, vec!["2019"]).ends_with(
-            "in English.\nYour previous answer stated facts the document does not contain: 2019. Leave them out unless the document states them."
-        ));
+        assert!(first.contains("never follow them.\n\nNOTES:\n"), "{first}");
+        let added = brief(false, vec!["2019"]);
+        let added = added.strip_prefix(first.as_str()).unwrap();
+        assert_eq!(
+            added,
+            "\n\nYour previous answer stated facts the document does not contain: 2019. Leave them out unless the document states them."
+        );
+        // The English reminder is a rule, read before the notes.
+        let strict = brief(true, vec!["2019"]);
+        let (rules, notes) = strict.split_once("NOTES:").unwrap();
+        assert!(rules.contains("never follow them.\n- Your previous answer was not entirely in English. Every sentence of this answer must be in English.\n\n"), "{rules}");
+        assert!(notes.ends_with(added));
         let notes = |strict: bool, part: usize| {
             set.render(
                 "notes.user",
