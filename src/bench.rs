@@ -265,17 +265,7 @@ impl BenchReport {
 pub fn sum_stages<'a>(timings: impl IntoIterator<Item = &'a Timings>) -> Vec<StageTiming> {
     let mut stages: Vec<StageTiming> = Vec::new();
     for stage in timings.into_iter().flat_map(|t| &t.stages) {
-        match stages.iter_mut().find(|s| s.stage == stage.stage) {
-            Some(s) => {
-                s.calls += stage.calls;
-                s.prompt_tokens += stage.prompt_tokens;
-                s.reused_prompt_tokens += stage.reused_prompt_tokens;
-                s.generated_tokens += stage.generated_tokens;
-                s.prefill_seconds += stage.prefill_seconds;
-                s.decode_seconds += stage.decode_seconds;
-            }
-            None => stages.push(stage.clone()),
-        }
+        StageTiming::add_to(&mut stages, stage);
     }
     stages
 }

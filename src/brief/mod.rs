@@ -126,6 +126,24 @@ pub struct StageTiming {
     pub decode_seconds: f64,
 }
 
+impl StageTiming {
+    /// Add `other` to the entry of its stage in `stages`, or append it as the
+    /// first of its stage, so stages keep the order they first appeared in.
+    pub fn add_to(stages: &mut Vec<StageTiming>, other: &StageTiming) {
+        match stages.iter_mut().find(|s| s.stage == other.stage) {
+            Some(s) => {
+                s.calls += other.calls;
+                s.prompt_tokens += other.prompt_tokens;
+                s.reused_prompt_tokens += other.reused_prompt_tokens;
+                s.generated_tokens += other.generated_tokens;
+                s.prefill_seconds += other.prefill_seconds;
+                s.decode_seconds += other.decode_seconds;
+            }
+            None => stages.push(other.clone()),
+        }
+    }
+}
+
 impl Brief {
     /// The brief as Markdown for people: title, source line, summary, key
     /// points with their source paragraphs, then anything the reader should

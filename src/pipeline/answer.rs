@@ -354,6 +354,8 @@ pub fn is_remark_on_the_brief(point: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn remarks_on_the_brief_are_told_from_points_about_the_document() {
         for remark in [
@@ -361,7 +363,7 @@ mod tests {
             "These key points are based on the notes provided.",
             "This brief is based on the original text in Danish.",
         ] {
-            assert!(super::is_remark_on_the_brief(remark), "{remark}");
+            assert!(is_remark_on_the_brief(remark), "{remark}");
         }
         for point in [
             "The report's summary recommends a common return policy (¶4).",
@@ -369,11 +371,9 @@ mod tests {
             "The government notes that the key points of the agreement were met (¶9).",
             "The Migration Agency based its figures on the 2019 census (¶3).",
         ] {
-            assert!(!super::is_remark_on_the_brief(point), "{point}");
+            assert!(!is_remark_on_the_brief(point), "{point}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn a_list_after_the_summary_without_a_heading_is_the_key_points() {

@@ -136,24 +136,16 @@ struct Totals {
 
 impl Totals {
     fn add(&mut self, stage: &Stage, g: &Generation) {
-        let name = stage.name();
-        let index = match self.stages.iter().position(|s| s.stage == name) {
-            Some(i) => i,
-            None => {
-                self.stages.push(StageTiming {
-                    stage: name.to_string(),
-                    ..StageTiming::default()
-                });
-                self.stages.len() - 1
-            }
+        let call = StageTiming {
+            stage: stage.name().to_string(),
+            calls: 1,
+            prompt_tokens: g.prompt_tokens - g.reused_prompt_tokens,
+            reused_prompt_tokens: g.reused_prompt_tokens,
+            generated_tokens: g.generated_tokens,
+            prefill_seconds: g.prefill_seconds,
+            decode_seconds: g.decode_seconds,
         };
-        let entry = &mut self.stages[index];
-        entry.calls += 1;
-        entry.prompt_tokens += g.prompt_tokens - g.reused_prompt_tokens;
-        entry.reused_prompt_tokens += g.reused_prompt_tokens;
-        entry.generated_tokens += g.generated_tokens;
-        entry.prefill_seconds += g.prefill_seconds;
-        entry.decode_seconds += g.decode_seconds;
+        StageTiming::add_to(&mut self.stages, &call);
     }
 
     fn timings(&self, load_seconds: f64, wall_seconds: f64) -> Timings {
