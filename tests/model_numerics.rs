@@ -189,6 +189,108 @@ fn k_quant_prefill_agrees_with_decode_on_the_default_model() {
     stepwise_agrees_with_batched(&mut model, &tokens);
 }
 
+/// Several sequences decoded together (`forward_step`: one batch of rows
+/// through the weights, each row attending to its own cache) agree with
+/// each decoded alone, and a copied prefix continues exactly as the
+/// sequence it was copied from would.
+fn sequences_decoded_together_agree_with_each_alone(model: &mut LoadedModel, tokens: &[u32]) {
+    const STEPS: usize = 6;
+    // (prefix shared with sequence 0, continuation read after it)
+    let plans: [(usize, &[u32]); 3] = [
+        (0, &tokens[..300]),
+        (200, &tokens[400..500]),
+        (100, &tokens[300..420]),
+    ];
+    // Alone: each plan read into sequence 0 after the first plan's prompt,
+    // cut back to its prefix (as prompts sharing a prefix are read one
+    // after another), and decoded with the tokens it picks itself.
+    let mut alone = Vec::new();
+    for (prefix, rest) in plans {
+        model.network.truncate_cache(0).unwrap();
+        prefill(model, plans[0].1, BATCH);
+        model.network.truncate_cache(prefix).unwrap();
+        let mut logits = prefill(model, rest, BATCH);
+        let mut steps = vec![logits.clone()];
+        let mut fed = Vec::new();
+        for _ in 0..STEPS {
+            let next = argmax(&logits);
+            fed.push(next);
+            logits = logits_vec(&model.network.forward(&[next]).unwrap());
+            steps.push(logits.clone());
+        }
+        alone.push((fed, steps));
+    }
+
+    // Together: sequence 0 holds the longest prompt; the others copy their
+    // prefix from it and read only their continuation.
+    model.network.truncate_cache(0).unwrap();
+    let first = prefill(model, plans[0].1, BATCH);
+    assert_eq!(first, alone[0].1[0], "sequence 0 reads as before");
+    for (index, &(prefix, rest)) in plans.iter().enumerate().skip(1) {
+        model.network.copy_prefix(0, index, prefix).unwrap();
+        let logits = logits_vec(&model.network.forward_on(index, rest).unwrap());
+        assert_eq!(
+            logits, alone[index].1[0],
+            "a copied prefix continues bit for bit (sequence {index})"
+        );
+    }
+    assert!(
+        model.network.copy_prefix(1, 2, 10_000).is_err(),
+        "a prefix longer than the sequence is refused"
+    );
+    let mut worst = 0f32;
+    for step in 0..STEPS {
+        let feed: Vec<(usize, u32)> = alone
+            .iter()
+            .enumerate()
+            .map(|(index, (fed, _))| (index, fed[step]))
+            .collect();
+        let rows = model.network.forward_step(&feed).unwrap();
+        assert_eq!(rows.dims(), &[3, alone[0].1[0].len()]);
+        for (index, (_, steps)) in alone.iter().enumerate() {
+            let together = logits_vec(&rows.get(index).unwrap());
+            let expected = &steps[step + 1];
+            let d = together
+                .iter()
+                .zip(expected)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            worst = worst.max(d);
+            // The next token agrees wherever the alone run was not a near tie.
+            let best = top(expected);
+            if best[0].1 - best[1].1 > 2.0 * MAX_SHAPE_DIFF {
+                assert_eq!(
+                    argmax(&together),
+                    best[0].0,
+                    "sequence {index}, step {step}"
+                );
+            }
+        }
+    }
+    eprintln!("together vs alone: max |diff| {worst}");
+    assert!(
+        worst <= MAX_SHAPE_DIFF,
+        "decoding together differs by {worst}"
+    );
+    model.network.release_sequences();
+    assert!(
+        model.network.forward_on(1, &tokens[..1]).is_ok(),
+        "a released sequence opens again, empty"
+    );
+}
+
+#[test]
+fn sequences_decoded_together_agree_on_both_models() {
+    for id in [
+        "qwen2.5-coder-0.5b-instruct".to_string(),
+        nordbrief::model::default_model_id(),
+    ] {
+        let mut model = model(&id);
+        let tokens = prompt(&model);
+        sequences_decoded_together_agree_with_each_alone(&mut model, &tokens);
+    }
+}
+
 #[test]
 #[ignore = "writes the fixture; run only on the reference implementation"]
 fn record_reference() {

@@ -42,6 +42,30 @@ impl Network {
             Network::Qwen2(m) => m.forward(tokens),
         }
     }
+    /// [`Qwen2::forward_on`]: read `tokens` into sequence `index`.
+    pub fn forward_on(&mut self, index: usize, tokens: &[u32]) -> candle_core::Result<Tensor> {
+        match self {
+            Network::Qwen2(m) => m.forward_on(index, tokens),
+        }
+    }
+    /// [`Qwen2::forward_step`]: one token each for several sequences.
+    pub fn forward_step(&mut self, steps: &[(usize, u32)]) -> candle_core::Result<Tensor> {
+        match self {
+            Network::Qwen2(m) => m.forward_step(steps),
+        }
+    }
+    /// [`Qwen2::copy_prefix`].
+    pub fn copy_prefix(&mut self, from: usize, to: usize, len: usize) -> candle_core::Result<()> {
+        match self {
+            Network::Qwen2(m) => m.copy_prefix(from, to, len),
+        }
+    }
+    /// Free the caches of every sequence but 0.
+    pub fn release_sequences(&mut self) {
+        match self {
+            Network::Qwen2(m) => m.release_sequences(),
+        }
+    }
     pub fn cached_len(&self) -> usize {
         match self {
             Network::Qwen2(m) => m.cached_len(),

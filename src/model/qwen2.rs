@@ -50,12 +50,22 @@ struct Layer {
     attention_norm: RmsNorm,
     mlp: Mlp,
     ffn_norm: RmsNorm,
-    kv_cache: KvCache,
+}
+
+/// One conversation's place in the model: its KV cache in every layer and
+/// how many positions that cache holds. Sequence 0 is the one `forward`
+/// reads into; others are opened by [`Qwen2::copy_prefix`] so that several
+/// answers can be written together ([`Qwen2::forward_step`]).
+#[derive(Default)]
+struct Sequence {
+    layers: Vec<KvCache>,
+    len: usize,
 }
 
 /// Keys and values of every position read so far, each (n_kv_head,
 /// capacity, head_dim); positions at and past the model's `cached_len` are
 /// unused. Written in place with `slice_set`.
+#[derive(Default)]
 struct KvCache {
     k: Option<Tensor>,
     v: Option<Tensor>,
@@ -108,6 +118,28 @@ impl KvCache {
         self.k = None;
         self.v = None;
     }
+
+    fn tensors(&self) -> Result<(&Tensor, &Tensor)> {
+        match (&self.k, &self.v) {
+            (Some(k), Some(v)) => Ok((k, v)),
+            _ => candle_core::bail!("KV cache not reserved"),
+        }
+    }
+
+    /// Write keys and values of new positions, each (positions, n_kv_head,
+    /// head_dim), from `position` on.
+    fn write(&self, k: &Tensor, v: &Tensor, position: usize) -> Result<()> {
+        let (k_cache, v_cache) = self.tensors()?;
+        let as_cache = |t: &Tensor| -> Result<Tensor> {
+            match t.rank() {
+                // One position: (n_kv_head, head_dim).
+                2 => t.unsqueeze(1)?.contiguous(),
+                _ => t.transpose(0, 1)?.contiguous(),
+            }
+        };
+        k_cache.slice_set(&as_cache(k)?, 1, position)?;
+        v_cache.slice_set(&as_cache(v)?, 1, position)
+    }
 }
 
 /// Shape facts read from the GGUF metadata.
@@ -156,8 +188,7 @@ pub struct Qwen2 {
     output: QLinear,
     cos: Tensor,
     sin: Tensor,
-    /// Number of positions held in every layer's KV cache.
-    cached_len: usize,
+    sequences: Vec<Sequence>,
 }
 
 impl Qwen2 {
@@ -197,7 +228,6 @@ impl Qwen2 {
                     up: QLinear::new(Arc::new(t("ffn_up.weight")?)),
                 },
                 ffn_norm: RmsNorm::from_qtensor(t("ffn_norm.weight")?, config.rms_norm_eps)?,
-                kv_cache: KvCache { k: None, v: None },
             };
             layers.push(layer);
         }
@@ -210,7 +240,7 @@ impl Qwen2 {
             output,
             cos,
             sin,
-            cached_len: 0,
+            sequences: Vec::new(),
         })
     }
 
@@ -218,68 +248,121 @@ impl Qwen2 {
         &self.config
     }
 
-    /// Positions currently held in the KV cache.
+    /// Positions currently held in sequence 0's KV cache.
     pub fn cached_len(&self) -> usize {
-        self.cached_len
+        self.sequences.first().map_or(0, |s| s.len)
     }
 
-    /// Cut the KV cache back to its first `len` positions, keeping a shared
-    /// prompt prefix so that only the rest of a new prompt is read. Only the
-    /// length changes: later positions are overwritten when read again.
+    /// The sequence `index`, opened (empty) if it was not yet.
+    fn sequence(&mut self, index: usize) -> &mut Sequence {
+        if self.sequences.len() <= index {
+            self.sequences.resize_with(index + 1, Sequence::default);
+        }
+        let layers = self.layers.len();
+        let sequence = &mut self.sequences[index];
+        sequence.layers.resize_with(layers, KvCache::default);
+        sequence
+    }
+
+    /// Cut sequence 0's KV cache back to its first `len` positions, keeping
+    /// a shared prompt prefix so that only the rest of a new prompt is read.
+    /// Only the length changes: later positions are overwritten when read
+    /// again.
     pub fn truncate_cache(&mut self, len: usize) -> Result<()> {
-        if len >= self.cached_len {
+        let sequence = self.sequence(0);
+        if len >= sequence.len {
             return Ok(());
         }
         if len == 0 {
             // Free the memory of a long document once it is done with.
-            for layer in &mut self.layers {
-                layer.kv_cache.clear();
-            }
+            sequence.layers.iter_mut().for_each(KvCache::clear);
         }
-        self.cached_len = len;
+        sequence.len = len;
         Ok(())
     }
 
-    /// Read `tokens` at the positions following the cache and return the
-    /// logits of the last one, shape (vocab,).
+    /// Make sequence `to` hold the first `len` positions of sequence `from`,
+    /// so that a second prompt sharing that prefix reads only the rest.
+    pub fn copy_prefix(&mut self, from: usize, to: usize, len: usize) -> Result<()> {
+        if from == to || self.sequence(from).len < len {
+            candle_core::bail!("copy_prefix: sequence {from} does not hold {len} positions");
+        }
+        let (max, shape, device) = self.cache_facts();
+        self.sequence(to);
+        let (source, target) = if from < to {
+            let (low, high) = self.sequences.split_at_mut(to);
+            (&low[from], &mut high[0])
+        } else {
+            let (low, high) = self.sequences.split_at_mut(from);
+            (&high[0], &mut low[to])
+        };
+        for (source, target) in source.layers.iter().zip(&mut target.layers) {
+            target.reserve(len.max(1), 0, max, shape, &device)?;
+            if len > 0 {
+                if let (Some(sk), Some(sv), Some(tk), Some(tv)) =
+                    (&source.k, &source.v, &target.k, &target.v)
+                {
+                    tk.slice_set(&sk.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
+                    tv.slice_set(&sv.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
+                }
+            }
+        }
+        target.len = len;
+        Ok(())
+    }
+
+    /// Free the KV cache of every sequence but 0.
+    pub fn release_sequences(&mut self) {
+        self.sequences.truncate(1);
+    }
+
+    fn cache_facts(&self) -> (usize, (usize, usize), Device) {
+        let c = &self.config;
+        (
+            c.context_length,
+            (c.n_kv_head, c.head_dim),
+            self.cos.device().clone(),
+        )
+    }
+
+    /// Read `tokens` at the positions following sequence 0's cache and
+    /// return the logits of the last one, shape (vocab,).
     pub fn forward(&mut self, tokens: &[u32]) -> Result<Tensor> {
-        let device = self.cos.device().clone();
+        self.forward_on(0, tokens)
+    }
+
+    /// [`Qwen2::forward`] on sequence `index`.
+    pub fn forward_on(&mut self, index: usize, tokens: &[u32]) -> Result<Tensor> {
         let seq_len = tokens.len();
         if seq_len == 0 {
             candle_core::bail!("forward needs at least one token");
         }
-        let index_pos = self.cached_len;
-        if index_pos + seq_len > self.config.context_length {
+        let (max, kv_shape, device) = self.cache_facts();
+        let index_pos = self.sequence(index).len;
+        if index_pos + seq_len > max {
             candle_core::bail!(
-                "prompt of {} tokens exceeds the model's context of {}",
+                "prompt of {} tokens exceeds the model's context of {max}",
                 index_pos + seq_len,
-                self.config.context_length
             );
         }
         let input = Tensor::new(tokens, &device)?;
         let cos = self.cos.narrow(0, index_pos, seq_len)?;
         let sin = self.sin.narrow(0, index_pos, seq_len)?;
-        let kv_shape = (self.config.n_kv_head, self.config.head_dim);
         let blocks = attention_blocks(&self.config, index_pos, seq_len, &device)?;
 
+        let sequence = &mut self.sequences[index];
         let mut hidden = self.embeddings.embedding(&input)?.unsqueeze(0)?;
-        for layer in &mut self.layers {
-            layer.kv_cache.reserve(
-                index_pos + seq_len,
-                index_pos,
-                self.config.context_length,
-                kv_shape,
-                &device,
-            )?;
+        for (layer, cache) in self.layers.iter().zip(&mut sequence.layers) {
+            cache.reserve(index_pos + seq_len, index_pos, max, kv_shape, &device)?;
             let residual = &hidden;
             let x = layer.attention_norm.forward(&hidden)?;
-            let attn = layer.attention(&self.config, &x, index_pos, &blocks, &cos, &sin)?;
+            let attn = layer.attention(&self.config, cache, &x, index_pos, &blocks, &cos, &sin)?;
             let x = (attn + residual)?;
             let residual = &x;
             let y = layer.mlp.forward(&layer.ffn_norm.forward(&x)?)?;
             hidden = (y + residual)?;
         }
-        self.cached_len += seq_len;
+        sequence.len += seq_len;
         let last = self
             .norm
             .forward(&hidden.i((.., seq_len - 1.., ..))?.contiguous()?)?;
@@ -287,6 +370,65 @@ impl Qwen2 {
             .forward(&last)?
             .flatten_all()?
             .to_dtype(DType::F32)
+    }
+
+    /// One new token for each of several sequences at once (decode): `steps`
+    /// pairs a sequence with the token it reads next. The weights are read
+    /// once for all of them, which is where one-token decode spends its
+    /// time. Returns the logits of each, shape (steps, vocab).
+    pub fn forward_step(&mut self, steps: &[(usize, u32)]) -> Result<Tensor> {
+        let rows = steps.len();
+        if rows == 0 {
+            candle_core::bail!("forward_step needs at least one sequence");
+        }
+        let (max, kv_shape, device) = self.cache_facts();
+        let mut positions = Vec::with_capacity(rows);
+        for (i, &(index, _)) in steps.iter().enumerate() {
+            if steps[..i].iter().any(|&(other, _)| other == index) {
+                candle_core::bail!("forward_step: sequence {index} given twice");
+            }
+            let len = self.sequence(index).len;
+            if len + 1 > max {
+                candle_core::bail!(
+                    "prompt of {} tokens exceeds the model's context of {max}",
+                    len + 1
+                );
+            }
+            positions.push(len as u32);
+        }
+        let tokens: Vec<u32> = steps.iter().map(|&(_, token)| token).collect();
+        let input = Tensor::new(tokens.as_slice(), &device)?;
+        let at = Tensor::new(positions.as_slice(), &device)?;
+        let (cos, sin) = (
+            self.cos.index_select(&at, 0)?,
+            self.sin.index_select(&at, 0)?,
+        );
+
+        for (&(index, _), &position) in steps.iter().zip(&positions) {
+            let position = position as usize;
+            for cache in &mut self.sequences[index].layers {
+                cache.reserve(position + 1, position, max, kv_shape, &device)?;
+            }
+        }
+        let mut hidden = self.embeddings.embedding(&input)?.unsqueeze(0)?;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let caches: Vec<&KvCache> = steps
+                .iter()
+                .map(|&(index, _)| &self.sequences[index].layers[l])
+                .collect();
+            let residual = &hidden;
+            let x = layer.attention_norm.forward(&hidden)?;
+            let attn = layer.attention_step(&self.config, &caches, &x, &positions, &cos, &sin)?;
+            let x = (attn + residual)?;
+            let residual = &x;
+            let y = layer.mlp.forward(&layer.ffn_norm.forward(&x)?)?;
+            hidden = (y + residual)?;
+        }
+        for &(index, _) in steps {
+            self.sequences[index].len += 1;
+        }
+        let last = self.norm.forward(&hidden)?;
+        self.output.forward(&last)?.squeeze(0)?.to_dtype(DType::F32)
     }
 }
 
@@ -340,19 +482,18 @@ fn attention_blocks(
 }
 
 impl Layer {
-    fn attention(
-        &mut self,
+    /// Queries, keys and values of `x` (batch, rows, embedding), each
+    /// (batch, rows, heads, head_dim), rotated to the positions in `cos` and
+    /// `sin` (one row each), with the queries already scaled.
+    fn project(
+        &self,
         config: &Qwen2Config,
         x: &Tensor,
-        index_pos: usize,
-        blocks: &[AttentionBlock],
         cos: &Tensor,
         sin: &Tensor,
-    ) -> Result<Tensor> {
-        let (b, seq_len, n_embd) = x.dims3()?;
+    ) -> Result<[Tensor; 3]> {
+        let (b, seq_len, _) = x.dims3()?;
         let head_dim = config.head_dim;
-        let (n_head, n_kv_head) = (config.n_head, config.n_kv_head);
-        let n_rep = n_head / n_kv_head;
         // Rows are (batch, position, head, dim): rope works on that layout
         // directly, so no transpose is needed before it.
         let [q, k, v] = QLinear::forward_shared([&self.wq, &self.wk, &self.wv], x)?;
@@ -360,41 +501,40 @@ impl Layer {
             y.broadcast_add(bias)?
                 .reshape((b, seq_len, heads, head_dim))
         };
-        let q = add_bias(q, &self.bq, n_head)?;
-        let k = add_bias(k, &self.bk, n_kv_head)?;
-        let v = add_bias(v, &self.bv, n_kv_head)?;
+        let q = add_bias(q, &self.bq, config.n_head)?;
+        let k = add_bias(k, &self.bk, config.n_kv_head)?;
+        let v = add_bias(v, &self.bv, config.n_kv_head)?;
         // Scaling q (seq × n_head × head_dim values) is cheaper than scaling
         // the scores (seq × n_head × context).
         let q =
             (candle_nn::rotary_emb::rope_thd(&q, cos, sin)? * (1.0 / (head_dim as f64).sqrt()))?;
         let k = candle_nn::rotary_emb::rope_thd(&k, cos, sin)?;
+        Ok([q, k, v])
+    }
 
+    #[allow(clippy::too_many_arguments)]
+    fn attention(
+        &self,
+        config: &Qwen2Config,
+        cache: &KvCache,
+        x: &Tensor,
+        index_pos: usize,
+        blocks: &[AttentionBlock],
+        cos: &Tensor,
+        sin: &Tensor,
+    ) -> Result<Tensor> {
+        let (_, seq_len, n_embd) = x.dims3()?;
+        let head_dim = config.head_dim;
+        let (n_head, n_kv_head) = (config.n_head, config.n_kv_head);
+        let n_rep = n_head / n_kv_head;
+        let [q, k, v] = self.project(config, x, cos, sin)?;
         // Append the new keys and values in place: (n_kv_head, seq, head_dim).
-        let (k_cache, v_cache) = match (&self.kv_cache.k, &self.kv_cache.v) {
-            (Some(k), Some(v)) => (k, v),
-            _ => candle_core::bail!("KV cache not reserved"),
-        };
-        k_cache.slice_set(&k.squeeze(0)?.transpose(0, 1)?.contiguous()?, 1, index_pos)?;
-        v_cache.slice_set(&v.squeeze(0)?.transpose(0, 1)?.contiguous()?, 1, index_pos)?;
+        cache.write(&k.squeeze(0)?, &v.squeeze(0)?, index_pos)?;
+        let (k_cache, v_cache) = cache.tensors()?;
 
-        if seq_len == 1
-            && head_dim % 8 == 0
-            && n_rep <= attention::MAX_GROUP
-            && linear::kernels_available()
-        {
-            let q = q.flatten_all()?.to_vec1::<f32>()?;
-            let (k_storage, k_layout) = k_cache.storage_and_layout();
-            let (v_storage, v_layout) = v_cache.storage_and_layout();
-            let (Storage::Cpu(k), Storage::Cpu(v)) = (&*k_storage, &*v_storage) else {
-                candle_core::bail!("decode attention needs the KV cache on the CPU");
-            };
-            let k = &k.as_slice::<f32>()?[k_layout.start_offset()..];
-            let v = &v.as_slice::<f32>()?[v_layout.start_offset()..];
-            let capacity = k_cache.dim(1)?;
-            let y = attention::one_token(&q, k, v, n_kv_head, head_dim, capacity, index_pos + 1);
-            return self
-                .wo
-                .forward(&Tensor::from_vec(y, (b, 1, n_embd), x.device())?);
+        if seq_len == 1 {
+            let y = attend_one(config, cache, &q.flatten_all()?, index_pos + 1)?;
+            return self.wo.forward(&y.reshape((1, 1, n_embd))?);
         }
 
         // Queries grouped by the K/V head they share: (n_kv_head, seq, n_rep, head_dim).
@@ -434,6 +574,60 @@ impl Layer {
         };
         self.wo.forward(&y.unsqueeze(0)?)
     }
+
+    /// Attention for one new token in each of several sequences: row r of
+    /// `x` belongs to `caches[r]` at `positions[r]`.
+    fn attention_step(
+        &self,
+        config: &Qwen2Config,
+        caches: &[&KvCache],
+        x: &Tensor,
+        positions: &[u32],
+        cos: &Tensor,
+        sin: &Tensor,
+    ) -> Result<Tensor> {
+        let (_, rows, n_embd) = x.dims3()?;
+        let [q, k, v] = self.project(config, x, cos, sin)?;
+        let mut outputs = Vec::with_capacity(rows);
+        for (r, (cache, &position)) in caches.iter().zip(positions).enumerate() {
+            let position = position as usize;
+            cache.write(&k.i((0, r))?, &v.i((0, r))?, position)?;
+            outputs.push(attend_one(
+                config,
+                cache,
+                &q.i((0, r))?.flatten_all()?,
+                position + 1,
+            )?);
+        }
+        let y = Tensor::stack(&outputs, 0)?.reshape((1, rows, n_embd))?;
+        self.wo.forward(&y)
+    }
+}
+
+/// Softmax(q·Kᵀ)·V of one token's queries (n_head × head_dim values,
+/// already scaled) over the first `keys` positions of `cache`; returns
+/// n_head × head_dim values.
+fn attend_one(config: &Qwen2Config, cache: &KvCache, q: &Tensor, keys: usize) -> Result<Tensor> {
+    let (head_dim, n_kv_head) = (config.head_dim, config.n_kv_head);
+    let n_rep = config.n_head / n_kv_head;
+    let (k_cache, v_cache) = cache.tensors()?;
+    if head_dim % 8 == 0 && n_rep <= attention::MAX_GROUP && linear::kernels_available() {
+        let q = q.to_vec1::<f32>()?;
+        let (k_storage, k_layout) = k_cache.storage_and_layout();
+        let (v_storage, v_layout) = v_cache.storage_and_layout();
+        let (Storage::Cpu(k), Storage::Cpu(v)) = (&*k_storage, &*v_storage) else {
+            candle_core::bail!("decode attention needs the KV cache on the CPU");
+        };
+        let k = &k.as_slice::<f32>()?[k_layout.start_offset()..];
+        let v = &v.as_slice::<f32>()?[v_layout.start_offset()..];
+        let capacity = k_cache.dim(1)?;
+        let y = attention::one_token(&q, k, v, n_kv_head, head_dim, capacity, keys);
+        return Tensor::from_vec(y, config.n_head * head_dim, k_cache.device());
+    }
+    let q = q.reshape((n_kv_head, n_rep, head_dim))?;
+    let scores = q.matmul(&k_cache.narrow(1, 0, keys)?.t()?)?;
+    let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+    probs.matmul(&v_cache.narrow(1, 0, keys)?)?.flatten_all()
 }
 
 fn rope_tables(config: &Qwen2Config, device: &Device) -> Result<(Tensor, Tensor)> {
