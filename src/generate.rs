@@ -90,6 +90,21 @@ pub trait Generator {
         settings: &GenerationSettings,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError>;
+    /// Answers to several independent prompts, in order. A generator may
+    /// write them together (a real model reads its weights once per step for
+    /// all of them); each answer is then the one `generate` gives up to the
+    /// model's numeric tolerance. By default they are written one by one.
+    fn generate_many(
+        &mut self,
+        prompts: &[Vec<ChatMessage>],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Generation>, GenerateError> {
+        prompts
+            .iter()
+            .map(|messages| self.generate(messages, settings, progress))
+            .collect()
+    }
     /// Tokens `text` takes, to plan chunks within the context budget.
     fn count_tokens(&self, text: &str) -> usize;
     fn context_length(&self) -> usize;
@@ -120,6 +135,56 @@ impl ModelGenerator {
             .encode(text, false)
             .map_err(|e| GenerateError::Tokenize(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
+    }
+
+    /// The chat `messages` as prompt tokens, checked against the context.
+    fn prompt_tokens(
+        &self,
+        messages: &[ChatMessage],
+        settings: &GenerationSettings,
+    ) -> Result<Vec<u32>, GenerateError> {
+        let prompt_text = self.model.template.render(messages)?;
+        let prompt = self.encode(&prompt_text)?;
+        let context = self.model.network.context_length();
+        if prompt.is_empty() || prompt.len() + settings.max_new_tokens > context {
+            return Err(GenerateError::PromptTooLong {
+                prompt_tokens: prompt.len() + settings.max_new_tokens,
+                context,
+            });
+        }
+        Ok(prompt)
+    }
+
+    /// Read `prompt` into sequence `index` (not 0) after the prefix it shares
+    /// with sequence 0, copied from there; return the logits after its last
+    /// token and the number of tokens copied.
+    fn prefill_beside(
+        &mut self,
+        index: usize,
+        prompt: &[u32],
+        batch: usize,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(Tensor, usize), GenerateError> {
+        let common = self
+            .cached_tokens
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let reuse = common.min(prompt.len().saturating_sub(1));
+        self.model.network.copy_prefix(0, index, reuse)?;
+        let mut logits = None;
+        let mut done = reuse;
+        for piece in prompt[reuse..].chunks(batch.max(1)) {
+            logits = Some(self.model.network.forward_on(index, piece)?);
+            done += piece.len();
+            progress(Progress::Prefill {
+                done,
+                total: prompt.len(),
+            });
+        }
+        let logits = logits.expect("prompt has at least one token to read");
+        Ok((logits, reuse))
     }
 
     /// Read `prompt` into the cache, reusing the longest cached prefix, and
@@ -156,27 +221,92 @@ impl ModelGenerator {
     }
 }
 
-impl Generator for ModelGenerator {
-    fn generate(
+impl ModelGenerator {
+    fn write_together(
         &mut self,
-        messages: &[ChatMessage],
+        prompts: &[Vec<ChatMessage>],
         settings: &GenerationSettings,
         progress: &mut dyn FnMut(Progress),
-    ) -> Result<Generation, GenerateError> {
-        let prompt_text = self.model.template.render(messages)?;
-        let prompt = self.encode(&prompt_text)?;
-        let context = self.model.network.context_length();
-        if prompt.is_empty() || prompt.len() + settings.max_new_tokens > context {
-            return Err(GenerateError::PromptTooLong {
-                prompt_tokens: prompt.len() + settings.max_new_tokens,
-                context,
-            });
+    ) -> Result<Vec<Generation>, GenerateError> {
+        let mut answers = Vec::with_capacity(prompts.len());
+        let mut logits = Vec::with_capacity(prompts.len());
+        for (index, messages) in prompts.iter().enumerate() {
+            let prompt = self.prompt_tokens(messages, settings)?;
+            let start = Instant::now();
+            let (first, reused) = if index == 0 {
+                self.prefill(&prompt, settings.prefill_batch, progress)?
+            } else {
+                self.prefill_beside(index, &prompt, settings.prefill_batch, progress)?
+            };
+            let seconds = start.elapsed().as_secs_f64();
+            answers.push(Answer::new(prompt.len(), reused, seconds, settings));
+            logits.push(first);
         }
+        let max = settings.max_new_tokens * prompts.len();
+        loop {
+            let step_start = Instant::now();
+            let mut feed = Vec::new();
+            for (index, answer) in answers.iter_mut().enumerate() {
+                if answer.stop.is_some() {
+                    continue;
+                }
+                if let Some(next) =
+                    answer.next_token(&logits[index], settings, &self.model.stop_tokens)?
+                {
+                    feed.push((index, next));
+                }
+            }
+            progress(Progress::Decode {
+                generated: answers.iter().map(|a| a.generated.len()).sum(),
+                max,
+            });
+            if feed.is_empty() {
+                break;
+            }
+            if let [(index, next)] = feed[..] {
+                // One answer left: the one-row kernels, as `generate` uses.
+                logits[index] = self.model.network.forward_on(index, &[next])?;
+            } else {
+                let rows = self.model.network.forward_step(&feed)?;
+                for (row, &(index, _)) in feed.iter().enumerate() {
+                    logits[index] = rows.get(row)?;
+                }
+            }
+            if let Some(&(0, next)) = feed.first() {
+                self.cached_tokens.push(next);
+            }
+            // A step's time is shared by the answers it wrote, so that the
+            // answers' decode times add up to the time spent.
+            let share = step_start.elapsed().as_secs_f64() / feed.len() as f64;
+            for &(index, _) in &feed {
+                answers[index].decode_seconds += share;
+            }
+        }
+        answers
+            .into_iter()
+            .map(|answer| answer.finish(&self.model.tokenizer))
+            .collect()
+    }
+}
 
-        let prefill_start = Instant::now();
-        let (mut logits, reused) = self.prefill(&prompt, settings.prefill_batch, progress)?;
-        let prefill_seconds = prefill_start.elapsed().as_secs_f64();
+/// One answer being written: its sampler, its tokens so far and its figures.
+struct Answer {
+    sampler: LogitsProcessor,
+    generated: Vec<u32>,
+    stop: Option<StopReason>,
+    prompt_tokens: usize,
+    reused_prompt_tokens: usize,
+    prefill_seconds: f64,
+    decode_seconds: f64,
+}
 
+impl Answer {
+    fn new(
+        prompt_tokens: usize,
+        reused_prompt_tokens: usize,
+        prefill_seconds: f64,
+        settings: &GenerationSettings,
+    ) -> Self {
         let sampling = if settings.temperature <= 0.0 {
             Sampling::ArgMax
         } else {
@@ -190,50 +320,116 @@ impl Generator for ModelGenerator {
                 },
             }
         };
-        let mut sampler = LogitsProcessor::from_sampling(settings.seed, sampling);
-        let decode_start = Instant::now();
-        let mut generated: Vec<u32> = Vec::new();
-        let mut stop = StopReason::TokenCap;
-        while generated.len() < settings.max_new_tokens {
-            if settings.repeat_penalty != 1.0 && !generated.is_empty() {
-                let start = generated.len().saturating_sub(settings.repeat_last_n);
-                logits = candle_transformers::utils::apply_repeat_penalty(
-                    &logits,
-                    settings.repeat_penalty,
-                    &generated[start..],
-                )?;
-            }
-            let next = sampler.sample(&logits)?;
-            if self.model.stop_tokens.contains(&next) {
-                stop = StopReason::EndOfTurn;
-                break;
-            }
-            generated.push(next);
-            progress(Progress::Decode {
-                generated: generated.len(),
-                max: settings.max_new_tokens,
-            });
-            if generated.len() == settings.max_new_tokens {
-                break;
-            }
-            logits = self.model.network.forward(&[next])?;
-            self.cached_tokens.push(next);
+        Self {
+            sampler: LogitsProcessor::from_sampling(settings.seed, sampling),
+            generated: Vec::new(),
+            // An answer of no tokens is done before it starts.
+            stop: (settings.max_new_tokens == 0).then_some(StopReason::TokenCap),
+            prompt_tokens,
+            reused_prompt_tokens,
+            prefill_seconds,
+            decode_seconds: 0.0,
         }
-        let decode_seconds = decode_start.elapsed().as_secs_f64();
-        let text = self
-            .model
-            .tokenizer
-            .decode(&generated, true)
+    }
+
+    /// Pick the next token from `logits`. Returns the token to read next, or
+    /// `None` once the answer is done (end of turn, or the token cap).
+    fn next_token(
+        &mut self,
+        logits: &Tensor,
+        settings: &GenerationSettings,
+        stop_tokens: &[u32],
+    ) -> Result<Option<u32>, GenerateError> {
+        if self.stop.is_some() {
+            return Ok(None);
+        }
+        let next = if settings.repeat_penalty != 1.0 && !self.generated.is_empty() {
+            let start = self.generated.len().saturating_sub(settings.repeat_last_n);
+            let penalised = candle_transformers::utils::apply_repeat_penalty(
+                logits,
+                settings.repeat_penalty,
+                &self.generated[start..],
+            )?;
+            self.sampler.sample(&penalised)?
+        } else {
+            self.sampler.sample(logits)?
+        };
+        if stop_tokens.contains(&next) {
+            self.stop = Some(StopReason::EndOfTurn);
+            return Ok(None);
+        }
+        self.generated.push(next);
+        if self.generated.len() >= settings.max_new_tokens {
+            self.stop = Some(StopReason::TokenCap);
+            return Ok(None);
+        }
+        Ok(Some(next))
+    }
+
+    fn finish(self, tokenizer: &tokenizers::Tokenizer) -> Result<Generation, GenerateError> {
+        let text = tokenizer
+            .decode(&self.generated, true)
             .map_err(|e| GenerateError::Tokenize(e.to_string()))?;
         Ok(Generation {
             text,
-            prompt_tokens: prompt.len(),
-            reused_prompt_tokens: reused,
-            generated_tokens: generated.len(),
-            prefill_seconds,
-            decode_seconds,
-            stop,
+            prompt_tokens: self.prompt_tokens,
+            reused_prompt_tokens: self.reused_prompt_tokens,
+            generated_tokens: self.generated.len(),
+            prefill_seconds: self.prefill_seconds,
+            decode_seconds: self.decode_seconds,
+            stop: self.stop.unwrap_or(StopReason::TokenCap),
         })
+    }
+}
+
+impl Generator for ModelGenerator {
+    fn generate(
+        &mut self,
+        messages: &[ChatMessage],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Generation, GenerateError> {
+        let prompt = self.prompt_tokens(messages, settings)?;
+        let prefill_start = Instant::now();
+        let (mut logits, reused) = self.prefill(&prompt, settings.prefill_batch, progress)?;
+        let prefill_seconds = prefill_start.elapsed().as_secs_f64();
+
+        let decode_start = Instant::now();
+        let mut answer = Answer::new(prompt.len(), reused, prefill_seconds, settings);
+        while let Some(next) = answer.next_token(&logits, settings, &self.model.stop_tokens)? {
+            progress(Progress::Decode {
+                generated: answer.generated.len(),
+                max: settings.max_new_tokens,
+            });
+            logits = self.model.network.forward(&[next])?;
+            self.cached_tokens.push(next);
+        }
+        answer.decode_seconds = decode_start.elapsed().as_secs_f64();
+        answer.finish(&self.model.tokenizer)
+    }
+
+    /// Prompts are read one after another, each into its own sequence of the
+    /// model's cache (the first into sequence 0, the others after the prefix
+    /// they share with it); then all answers are written together, each step
+    /// reading one new token of every unfinished answer in one pass through
+    /// the weights. Decode is bound by reading the weights, so several
+    /// answers cost little more per step than one.
+    fn generate_many(
+        &mut self,
+        prompts: &[Vec<ChatMessage>],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Generation>, GenerateError> {
+        if prompts.len() <= 1 {
+            return prompts
+                .iter()
+                .map(|messages| self.generate(messages, settings, progress))
+                .collect();
+        }
+        let result = self.write_together(prompts, settings, progress);
+        // The other sequences' caches are large; free them between calls.
+        self.model.network.release_sequences();
+        result
     }
 
     fn count_tokens(&self, text: &str) -> usize {

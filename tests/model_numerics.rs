@@ -291,6 +291,61 @@ fn sequences_decoded_together_agree_on_both_models() {
     }
 }
 
+/// Answers written together: each answers its own prompt (rows of a step do
+/// not bleed into each other), prompts sharing a prefix with the first read
+/// only the rest, every answer is written, and the answers' decode times add
+/// up to no more than the time taken. (A prompt equal to the first reads its
+/// last token alone, as decode does, so its answer may differ within the
+/// numeric tolerance and is not compared word for word.)
+#[test]
+fn answers_written_together_are_whole_and_separate() {
+    use nordbrief::generate::{GenerationSettings, Generator, ModelGenerator};
+    use nordbrief::model::template::ChatMessage;
+    let mut generator = ModelGenerator::new(small_model());
+    let system = ChatMessage::system(
+        "You translate Swedish into English. Answer with the translation only.",
+    );
+    let ask = |text: &str| vec![system.clone(), ChatMessage::user(text)];
+    let a = ask("Regeringen vill stärka integrationen i kommunerna under 2025.");
+    let b = ask("Migrationsverket fattade 12 000 beslut om uppehållstillstånd förra året.");
+    let settings = GenerationSettings {
+        max_new_tokens: 40,
+        ..GenerationSettings::default()
+    };
+    let start = std::time::Instant::now();
+    let together = generator
+        .generate_many(&[a.clone(), b.clone(), a.clone()], &settings, &mut |_| {})
+        .unwrap();
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(together.len(), 3);
+    assert!(together
+        .iter()
+        .all(|g| g.generated_tokens > 0 && !g.text.trim().is_empty()));
+    for (answer, own, other) in [(0, "2025", "12"), (1, "12", "2025"), (2, "2025", "12")] {
+        let text = &together[answer].text;
+        assert!(
+            text.contains(own) && !text.contains(other),
+            "answer {answer}: {text}"
+        );
+    }
+    assert_eq!(
+        together[2].reused_prompt_tokens,
+        together[2].prompt_tokens - 1
+    );
+    assert!(
+        together[1].reused_prompt_tokens > 10,
+        "the system prompt is shared"
+    );
+    let decode: f64 = together.iter().map(|g| g.decode_seconds).sum();
+    assert!(decode <= wall, "decode {decode} s in {wall} s");
+    let alone = generator.generate(&b, &settings, &mut |_| {}).unwrap();
+    eprintln!(
+        "together: {:?}\nalone:    {:?}",
+        together[1].text, alone.text
+    );
+    assert_eq!(alone.prompt_tokens, together[1].prompt_tokens);
+}
+
 #[test]
 #[ignore = "writes the fixture; run only on the reference implementation"]
 fn record_reference() {

@@ -95,6 +95,14 @@ pub struct GenerationInfo {
     #[serde(default)]
     pub reduce_budget: usize,
     pub chunks: usize,
+    /// Parts whose notes were written together. Absent (1) in briefs
+    /// written before it existed.
+    #[serde(default = "one_at_a_time")]
+    pub parallel: usize,
+}
+
+fn one_at_a_time() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
