@@ -16,6 +16,9 @@ pub struct BenchConfig {
     pub decode_tokens: usize,
     /// Context lengths (tokens already cached) to time decode at.
     pub decode_contexts: Vec<usize>,
+    /// Answers written together to time decode with (as `brief --parallel`
+    /// writes the notes of several parts); 1 is plain decode.
+    pub parallel: Vec<usize>,
     /// Prompt tokens read per forward pass, as in generation.
     pub prefill_batch: usize,
     pub runs: usize,
@@ -27,6 +30,7 @@ impl Default for BenchConfig {
             prefill_tokens: vec![512, 2048],
             decode_tokens: 128,
             decode_contexts: vec![16, 4096],
+            parallel: vec![1],
             prefill_batch: crate::generate::GenerationSettings::default().prefill_batch,
             runs: 3,
         }
@@ -35,7 +39,8 @@ impl Default for BenchConfig {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Measurement {
-    /// e.g. "pp512", "tg128@4096".
+    /// e.g. "pp512", "tg128@4096", "tg128@16x4" (four answers written
+    /// together; tokens per second counts the tokens of all four).
     pub test: String,
     pub tokens_per_second: f64,
     /// Every run, for judging the spread.
@@ -168,6 +173,42 @@ fn argmax(logits: &candle_core::Tensor) -> candle_core::Result<u32> {
     logits.argmax(0)?.to_scalar::<u32>()
 }
 
+/// `config.decode_tokens` new tokens for each of `answers` sequences that
+/// hold `context` (copied from sequence 0, as notes share their prompt's
+/// prefix); returns (wall seconds, CPU seconds) of the decode alone.
+fn decode(
+    model: &mut LoadedModel,
+    context: &[u32],
+    config: &BenchConfig,
+    answers: usize,
+) -> candle_core::Result<(f64, Option<f64>)> {
+    let first = prefill(model, context, config.prefill_batch)?;
+    for index in 1..answers {
+        model.network.copy_prefix(
+            0,
+            index,
+            context.len(),
+            context.len() + config.decode_tokens,
+        )?;
+    }
+    let mut next: Vec<u32> = vec![argmax(&first)?; answers];
+    let watch = Stopwatch::start();
+    for _ in 0..config.decode_tokens {
+        if answers == 1 {
+            next[0] = argmax(&model.network.forward(&[next[0]])?)?;
+        } else {
+            let steps: Vec<(usize, u32)> = next.iter().copied().enumerate().collect();
+            let rows = model.network.forward_step(&steps)?;
+            for (row, token) in next.iter_mut().enumerate() {
+                *token = argmax(&rows.get(row)?)?;
+            }
+        }
+    }
+    let timed = watch.stop();
+    model.network.release_sequences();
+    Ok(timed)
+}
+
 /// Time `model` on `text` (any document; it is tokenized and repeated).
 pub fn run(
     model: &mut LoadedModel,
@@ -200,27 +241,29 @@ pub fn run(
         });
     }
     for &context in &config.decode_contexts {
-        let tokens = prompt_tokens(model, text, context.max(1));
-        let mut rates = Vec::new();
-        let (mut wall, mut cpu) = (0.0, Some(0.0));
-        for _ in 0..runs {
-            let mut logits = prefill(model, &tokens, config.prefill_batch)?;
-            let watch = Stopwatch::start();
-            for _ in 0..config.decode_tokens {
-                let next = argmax(&logits)?;
-                logits = model.network.forward(&[next])?;
+        for &answers in &config.parallel {
+            let answers = answers.max(1);
+            let tokens = prompt_tokens(model, text, context.max(1));
+            let mut rates = Vec::new();
+            let (mut wall, mut cpu) = (0.0, Some(0.0));
+            for _ in 0..runs {
+                let (w, c) = decode(model, &tokens, config, answers)?;
+                rates.push((config.decode_tokens * answers) as f64 / w);
+                wall += w;
+                cpu = cpu.zip(c).map(|(a, b)| a + b);
             }
-            let (w, c) = watch.stop();
-            rates.push(config.decode_tokens as f64 / w);
-            wall += w;
-            cpu = cpu.zip(c).map(|(a, b)| a + b);
+            let together = if answers > 1 {
+                format!("x{answers}")
+            } else {
+                String::new()
+            };
+            measurements.push(Measurement {
+                test: format!("tg{}@{context}{together}", config.decode_tokens),
+                tokens_per_second: median(rates.clone()),
+                runs: rates,
+                cpu_per_wall: cpu_ratio(wall, cpu),
+            });
         }
-        measurements.push(Measurement {
-            test: format!("tg{}@{}", config.decode_tokens, context),
-            tokens_per_second: median(rates.clone()),
-            runs: rates,
-            cpu_per_wall: cpu_ratio(wall, cpu),
-        });
     }
     model.network.truncate_cache(0)?;
     Ok(BenchReport {

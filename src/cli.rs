@@ -234,6 +234,10 @@ struct BenchArgs {
     /// Context lengths to time decode at.
     #[arg(long, value_delimiter = ',', default_value = "16,4096")]
     decode_context: Vec<usize>,
+    /// Answers written together to time decode with, as `brief --parallel` writes the notes
+    /// of several parts (tgN@CxP: P answers; tok/s counts all their tokens).
+    #[arg(long, value_delimiter = ',', default_value = "1,4", value_name = "P")]
+    parallel: Vec<usize>,
     /// Runs per figure (the median is reported), after one warm-up.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -931,6 +935,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         prefill_tokens: args.prefill.clone(),
         decode_tokens: args.decode,
         decode_contexts: args.decode_context.clone(),
+        parallel: args.parallel.clone(),
         runs: args.runs,
         prefill_batch: args
             .prefill_batch

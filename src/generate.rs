@@ -112,15 +112,21 @@ pub trait Generator {
 
 pub struct ModelGenerator {
     model: LoadedModel,
-    /// The tokens whose keys and values sit in the model's cache.
-    cached_tokens: Vec<u32>,
+    /// The tokens whose keys and values sit in each sequence of the model's
+    /// cache (sequence 0 first; more while answers are written together).
+    cached: Vec<Vec<u32>>,
+}
+
+/// How many leading tokens `a` and `b` share.
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 impl ModelGenerator {
     pub fn new(model: LoadedModel) -> Self {
         Self {
             model,
-            cached_tokens: Vec::new(),
+            cached: vec![Vec::new()],
         }
     }
 
@@ -155,73 +161,59 @@ impl ModelGenerator {
         Ok(prompt)
     }
 
-    /// Read `prompt` into sequence `index` (not 0) after the prefix it shares
-    /// with sequence 0, copied from there; return the logits after its last
-    /// token and the number of tokens copied.
-    fn prefill_beside(
-        &mut self,
-        index: usize,
-        prompt: &[u32],
-        batch: usize,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<(Tensor, usize), GenerateError> {
-        let common = self
-            .cached_tokens
-            .iter()
-            .zip(prompt)
-            .take_while(|(a, b)| a == b)
-            .count();
-        let reuse = common.min(prompt.len().saturating_sub(1));
-        self.model.network.copy_prefix(0, index, reuse)?;
-        let mut logits = None;
-        let mut done = reuse;
-        for piece in prompt[reuse..].chunks(batch.max(1)) {
-            logits = Some(self.model.network.forward_on(index, piece)?);
-            done += piece.len();
-            progress(Progress::Prefill {
-                done,
-                total: prompt.len(),
-            });
-        }
-        let logits = logits.expect("prompt has at least one token to read");
-        Ok((logits, reuse))
-    }
-
-    /// Read `prompt` into the cache, reusing the longest cached prefix, and
-    /// return the logits after its last token.
+    /// Read `prompt` into sequence `slot`, starting after the longest prefix
+    /// of it that any sequence holds (in place when `slot` holds it, copied
+    /// from the other sequence otherwise), and return the logits after its
+    /// last token and the number of tokens reused.
     fn prefill(
         &mut self,
+        slot: usize,
         prompt: &[u32],
-        batch: usize,
+        settings: &GenerationSettings,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(Tensor, usize), GenerateError> {
-        let common = self
-            .cached_tokens
+        if self.cached.len() <= slot {
+            self.cached.resize_with(slot + 1, Vec::new);
+        }
+        let own = common_prefix(&self.cached[slot], prompt);
+        let (source, common) = self
+            .cached
             .iter()
-            .zip(prompt)
-            .take_while(|(a, b)| a == b)
-            .count();
+            .enumerate()
+            .map(|(index, tokens)| (index, common_prefix(tokens, prompt)))
+            .fold(
+                (slot, own),
+                |best, next| if next.1 > best.1 { next } else { best },
+            );
         // At least one token must be read to get logits.
         let reuse = common.min(prompt.len().saturating_sub(1));
-        self.model.network.truncate_cache(reuse)?;
-        self.cached_tokens.truncate(reuse);
+        let network = &mut self.model.network;
+        if source == slot {
+            network.truncate_on(slot, reuse)?;
+        } else {
+            network.copy_prefix(source, slot, reuse, prompt.len() + settings.max_new_tokens)?;
+        }
+        // Kept in step with the sequence, even if a forward pass fails.
+        self.cached[slot] = self.cached[source][..reuse].to_vec();
         let mut logits = None;
-        let mut done = reuse;
-        for piece in prompt[reuse..].chunks(batch.max(1)) {
-            logits = Some(self.model.network.forward(piece)?);
-            self.cached_tokens.extend_from_slice(piece);
-            done += piece.len();
+        for piece in prompt[reuse..].chunks(settings.prefill_batch.max(1)) {
+            logits = Some(network.forward_on(slot, piece)?);
+            self.cached[slot].extend_from_slice(piece);
             progress(Progress::Prefill {
-                done,
+                done: self.cached[slot].len(),
                 total: prompt.len(),
             });
         }
         let logits = logits.expect("prompt has at least one token to read");
         Ok((logits, reuse))
     }
-}
 
-impl ModelGenerator {
+    /// Free every sequence but 0: their caches are large.
+    fn release_sequences(&mut self) {
+        self.model.network.release_sequences();
+        self.cached.truncate(1);
+    }
+
     fn write_together(
         &mut self,
         prompts: &[Vec<ChatMessage>],
@@ -230,30 +222,35 @@ impl ModelGenerator {
     ) -> Result<Vec<Generation>, GenerateError> {
         let mut answers = Vec::with_capacity(prompts.len());
         let mut logits = Vec::with_capacity(prompts.len());
-        for (index, messages) in prompts.iter().enumerate() {
+        let mut slots: Vec<usize> = Vec::with_capacity(prompts.len());
+        let sequences = self.cached.len().max(prompts.len());
+        for messages in prompts {
             let prompt = self.prompt_tokens(messages, settings)?;
+            // The free sequence holding most of this prompt (a part asked
+            // again finds its own first prompt there).
+            let slot = (0..sequences)
+                .filter(|s| !slots.contains(s))
+                .max_by_key(|&s| {
+                    let held = self.cached.get(s).map_or(0, |c| common_prefix(c, &prompt));
+                    (held, std::cmp::Reverse(s))
+                })
+                .expect("a free sequence for every prompt");
             let start = Instant::now();
-            let (first, reused) = if index == 0 {
-                self.prefill(&prompt, settings.prefill_batch, progress)?
-            } else {
-                self.prefill_beside(index, &prompt, settings.prefill_batch, progress)?
-            };
+            let (first, reused) = self.prefill(slot, &prompt, settings, progress)?;
             let seconds = start.elapsed().as_secs_f64();
             answers.push(Answer::new(prompt.len(), reused, seconds, settings));
             logits.push(first);
+            slots.push(slot);
         }
         let max = settings.max_new_tokens * prompts.len();
         loop {
             let step_start = Instant::now();
             let mut feed = Vec::new();
-            for (index, answer) in answers.iter_mut().enumerate() {
-                if answer.stop.is_some() {
-                    continue;
-                }
+            for (i, answer) in answers.iter_mut().enumerate() {
                 if let Some(next) =
-                    answer.next_token(&logits[index], settings, &self.model.stop_tokens)?
+                    answer.next_token(&logits[i], settings, &self.model.stop_tokens)?
                 {
-                    feed.push((index, next));
+                    feed.push((i, next));
                 }
             }
             progress(Progress::Decode {
@@ -263,23 +260,23 @@ impl ModelGenerator {
             if feed.is_empty() {
                 break;
             }
-            if let [(index, next)] = feed[..] {
+            if let [(i, next)] = feed[..] {
                 // One answer left: the one-row kernels, as `generate` uses.
-                logits[index] = self.model.network.forward_on(index, &[next])?;
+                logits[i] = self.model.network.forward_on(slots[i], &[next])?;
             } else {
-                let rows = self.model.network.forward_step(&feed)?;
-                for (row, &(index, _)) in feed.iter().enumerate() {
-                    logits[index] = rows.get(row)?;
+                let steps: Vec<(usize, u32)> =
+                    feed.iter().map(|&(i, next)| (slots[i], next)).collect();
+                let rows = self.model.network.forward_step(&steps)?;
+                for (row, &(i, _)) in feed.iter().enumerate() {
+                    logits[i] = rows.get(row)?;
                 }
-            }
-            if let Some(&(0, next)) = feed.first() {
-                self.cached_tokens.push(next);
             }
             // A step's time is shared by the answers it wrote, so that the
             // answers' decode times add up to the time spent.
             let share = step_start.elapsed().as_secs_f64() / feed.len() as f64;
-            for &(index, _) in &feed {
-                answers[index].decode_seconds += share;
+            for &(i, next) in &feed {
+                self.cached[slots[i]].push(next);
+                answers[i].decode_seconds += share;
             }
         }
         answers
@@ -391,7 +388,10 @@ impl Generator for ModelGenerator {
     ) -> Result<Generation, GenerateError> {
         let prompt = self.prompt_tokens(messages, settings)?;
         let prefill_start = Instant::now();
-        let (mut logits, reused) = self.prefill(&prompt, settings.prefill_batch, progress)?;
+        let (mut logits, reused) = self.prefill(0, &prompt, settings, progress)?;
+        // One answer at a time from here on: the other sequences (parts'
+        // notes written together) are no longer needed.
+        self.release_sequences();
         let prefill_seconds = prefill_start.elapsed().as_secs_f64();
 
         let decode_start = Instant::now();
@@ -402,15 +402,15 @@ impl Generator for ModelGenerator {
                 max: settings.max_new_tokens,
             });
             logits = self.model.network.forward(&[next])?;
-            self.cached_tokens.push(next);
+            self.cached[0].push(next);
         }
         answer.decode_seconds = decode_start.elapsed().as_secs_f64();
         answer.finish(&self.model.tokenizer)
     }
 
     /// Prompts are read one after another, each into its own sequence of the
-    /// model's cache (the first into sequence 0, the others after the prefix
-    /// they share with it); then all answers are written together, each step
+    /// model's cache, after the longest prefix of it any sequence holds;
+    /// then all answers are written together, each step
     /// reading one new token of every unfinished answer in one pass through
     /// the weights. Decode is bound by reading the weights, so several
     /// answers cost little more per step than one.
@@ -426,10 +426,9 @@ impl Generator for ModelGenerator {
                 .map(|messages| self.generate(messages, settings, progress))
                 .collect();
         }
-        let result = self.write_together(prompts, settings, progress);
-        // The other sequences' caches are large; free them between calls.
-        self.model.network.release_sequences();
-        result
+        // The sequences are kept afterwards: a part asked again reads only
+        // what follows its first prompt. The next single answer frees them.
+        self.write_together(prompts, settings, progress)
     }
 
     fn count_tokens(&self, text: &str) -> usize {

@@ -227,7 +227,10 @@ fn sequences_decoded_together_agree_with_each_alone(model: &mut LoadedModel, tok
     let first = prefill(model, plans[0].1, BATCH);
     assert_eq!(first, alone[0].1[0], "sequence 0 reads as before");
     for (index, &(prefix, rest)) in plans.iter().enumerate().skip(1) {
-        model.network.copy_prefix(0, index, prefix).unwrap();
+        model
+            .network
+            .copy_prefix(0, index, prefix, prefix + rest.len() + STEPS)
+            .unwrap();
         let logits = logits_vec(&model.network.forward_on(index, rest).unwrap());
         assert_eq!(
             logits, alone[index].1[0],
@@ -235,7 +238,7 @@ fn sequences_decoded_together_agree_with_each_alone(model: &mut LoadedModel, tok
         );
     }
     assert!(
-        model.network.copy_prefix(1, 2, 10_000).is_err(),
+        model.network.copy_prefix(1, 2, 10_000, 10_000).is_err(),
         "a prefix longer than the sequence is refused"
     );
     let mut worst = 0f32;
@@ -338,6 +341,22 @@ fn answers_written_together_are_whole_and_separate() {
     );
     let decode: f64 = together.iter().map(|g| g.decode_seconds).sum();
     assert!(decode <= wall, "decode {decode} s in {wall} s");
+    // Asked again with feedback after the text (as a part whose notes were
+    // not English is), each prompt continues from its own sequence.
+    let again_b = ask("Migrationsverket fattade 12 000 beslut om uppehållstillstånd förra året. Svara på engelska.");
+    let again_a =
+        ask("Regeringen vill stärka integrationen i kommunerna under 2025. Svara på engelska.");
+    let again = generator
+        .generate_many(&[again_b, again_a], &settings, &mut |_| {})
+        .unwrap();
+    for (answer, first) in again.iter().zip([&together[1], &together[0]]) {
+        assert!(
+            answer.reused_prompt_tokens + 12 >= first.prompt_tokens,
+            "reused {} of a prompt that first took {}",
+            answer.reused_prompt_tokens,
+            first.prompt_tokens
+        );
+    }
     let alone = generator.generate(&b, &settings, &mut |_| {}).unwrap();
     eprintln!(
         "together: {:?}\nalone:    {:?}",

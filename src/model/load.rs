@@ -55,9 +55,21 @@ impl Network {
         }
     }
     /// [`Qwen2::copy_prefix`].
-    pub fn copy_prefix(&mut self, from: usize, to: usize, len: usize) -> candle_core::Result<()> {
+    pub fn copy_prefix(
+        &mut self,
+        from: usize,
+        to: usize,
+        len: usize,
+        room: usize,
+    ) -> candle_core::Result<()> {
         match self {
-            Network::Qwen2(m) => m.copy_prefix(from, to, len),
+            Network::Qwen2(m) => m.copy_prefix(from, to, len, room),
+        }
+    }
+    /// Cut sequence `index`'s cache back to its first `len` positions.
+    pub fn truncate_on(&mut self, index: usize, len: usize) -> candle_core::Result<()> {
+        match self {
+            Network::Qwen2(m) => m.truncate_on(index, len),
         }
     }
     /// Free the caches of every sequence but 0.

@@ -269,7 +269,12 @@ impl Qwen2 {
     /// Only the length changes: later positions are overwritten when read
     /// again.
     pub fn truncate_cache(&mut self, len: usize) -> Result<()> {
-        let sequence = self.sequence(0);
+        self.truncate_on(0, len)
+    }
+
+    /// [`Qwen2::truncate_cache`] on sequence `index`.
+    pub fn truncate_on(&mut self, index: usize, len: usize) -> Result<()> {
+        let sequence = self.sequence(index);
         if len >= sequence.len {
             return Ok(());
         }
@@ -282,8 +287,10 @@ impl Qwen2 {
     }
 
     /// Make sequence `to` hold the first `len` positions of sequence `from`,
-    /// so that a second prompt sharing that prefix reads only the rest.
-    pub fn copy_prefix(&mut self, from: usize, to: usize, len: usize) -> Result<()> {
+    /// so that a second prompt sharing that prefix reads only the rest, with
+    /// room for `room` positions in all (so the cache need not grow, and
+    /// with it be copied, while the rest is read and written).
+    pub fn copy_prefix(&mut self, from: usize, to: usize, len: usize, room: usize) -> Result<()> {
         if from == to || self.sequence(from).len < len {
             candle_core::bail!("copy_prefix: sequence {from} does not hold {len} positions");
         }
@@ -297,7 +304,7 @@ impl Qwen2 {
             (&high[0], &mut low[to])
         };
         for (source, target) in source.layers.iter().zip(&mut target.layers) {
-            target.reserve(len.max(1), 0, max, shape, &device)?;
+            target.reserve(room.max(len).max(1), 0, max, shape, &device)?;
             if len > 0 {
                 if let (Some(sk), Some(sv), Some(tk), Some(tv)) =
                     (&source.k, &source.v, &target.k, &target.v)
