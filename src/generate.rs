@@ -460,6 +460,9 @@ pub struct ScriptedGenerator {
     pub delay_ms: u64,
     #[serde(skip)]
     pub calls: Vec<Vec<ChatMessage>>,
+    /// The number of prompts in each `generate_many` call.
+    #[serde(skip)]
+    pub batches: Vec<usize>,
 }
 
 /// The line that opens the text of a translation prompt.
@@ -495,6 +498,19 @@ impl ScriptedGenerator {
 }
 
 impl Generator for ScriptedGenerator {
+    fn generate_many(
+        &mut self,
+        prompts: &[Vec<ChatMessage>],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Generation>, GenerateError> {
+        self.batches.push(prompts.len());
+        prompts
+            .iter()
+            .map(|messages| self.generate(messages, settings, progress))
+            .collect()
+    }
+
     fn generate(
         &mut self,
         messages: &[ChatMessage],
@@ -620,6 +636,45 @@ impl<G: Generator> AnswerMemo<G> {
     }
 }
 
+impl<G: Generator> AnswerMemo<G> {
+    fn path(&self, messages: &[ChatMessage], settings: &GenerationSettings) -> std::path::PathBuf {
+        self.dir
+            .join(format!("{}.json", self.key(messages, settings)))
+    }
+
+    /// The kept answer at `path`, unless asked to refresh. A torn or foreign
+    /// file is not an answer.
+    fn kept(&mut self, path: &std::path::Path) -> Option<Generation> {
+        if self.refresh {
+            return None;
+        }
+        let kept = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<KeptAnswer>(&b).ok())?;
+        self.hits += 1;
+        // No tokens were read or generated for it, so timings stay honest.
+        Some(Generation {
+            text: kept.text,
+            prompt_tokens: 0,
+            reused_prompt_tokens: 0,
+            generated_tokens: 0,
+            prefill_seconds: 0.0,
+            decode_seconds: 0.0,
+            stop: kept.stop,
+        })
+    }
+
+    fn keep_generation(&self, path: &std::path::Path, generation: &Generation) {
+        self.keep(
+            path,
+            &KeptAnswer {
+                text: generation.text.clone(),
+                stop: generation.stop,
+            },
+        );
+    }
+}
+
 impl<G: Generator> Generator for AnswerMemo<G> {
     fn generate(
         &mut self,
@@ -627,37 +682,41 @@ impl<G: Generator> Generator for AnswerMemo<G> {
         settings: &GenerationSettings,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError> {
-        let path = self
-            .dir
-            .join(format!("{}.json", self.key(messages, settings)));
-        if !self.refresh {
-            // A torn or foreign file is not an answer: ask the model.
-            if let Some(kept) = std::fs::read(&path)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<KeptAnswer>(&b).ok())
-            {
-                self.hits += 1;
-                // No tokens were read or generated for it, so timings stay honest.
-                return Ok(Generation {
-                    text: kept.text,
-                    prompt_tokens: 0,
-                    reused_prompt_tokens: 0,
-                    generated_tokens: 0,
-                    prefill_seconds: 0.0,
-                    decode_seconds: 0.0,
-                    stop: kept.stop,
-                });
-            }
+        let path = self.path(messages, settings);
+        if let Some(kept) = self.kept(&path) {
+            return Ok(kept);
         }
         let generation = self.inner.generate(messages, settings, progress)?;
-        self.keep(
-            &path,
-            &KeptAnswer {
-                text: generation.text.clone(),
-                stop: generation.stop,
-            },
-        );
+        self.keep_generation(&path, &generation);
         Ok(generation)
+    }
+
+    /// Kept answers are taken; the others go to the inner generator
+    /// together.
+    fn generate_many(
+        &mut self,
+        prompts: &[Vec<ChatMessage>],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Generation>, GenerateError> {
+        let paths: Vec<_> = prompts.iter().map(|m| self.path(m, settings)).collect();
+        let mut answers: Vec<Option<Generation>> = paths.iter().map(|p| self.kept(p)).collect();
+        let missing: Vec<usize> = (0..prompts.len())
+            .filter(|&i| answers[i].is_none())
+            .collect();
+        if !missing.is_empty() {
+            let asked: Vec<Vec<ChatMessage>> =
+                missing.iter().map(|&i| prompts[i].clone()).collect();
+            let generations = self.inner.generate_many(&asked, settings, progress)?;
+            for (&i, generation) in missing.iter().zip(generations) {
+                self.keep_generation(&paths[i], &generation);
+                answers[i] = Some(generation);
+            }
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.expect("every prompt answered"))
+            .collect())
     }
 
     fn count_tokens(&self, text: &str) -> usize {
@@ -677,6 +736,15 @@ impl Generator for Box<dyn Generator> {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generation, GenerateError> {
         (**self).generate(messages, settings, progress)
+    }
+
+    fn generate_many(
+        &mut self,
+        prompts: &[Vec<ChatMessage>],
+        settings: &GenerationSettings,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Generation>, GenerateError> {
+        (**self).generate_many(prompts, settings, progress)
     }
 
     fn count_tokens(&self, text: &str) -> usize {
@@ -726,6 +794,66 @@ mod memo_tests {
         };
         let mut other_model = AnswerMemo::new(scripted, dir.path().join("answers"), "def");
         assert_eq!(ask(&mut other_model, "one").text, "other");
+    }
+
+    /// Prompts written together pass through the memo (and a boxed
+    /// generator) together; only those without a kept answer are asked.
+    #[test]
+    fn answers_asked_together_go_to_the_model_together_less_the_kept_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripted = ScriptedGenerator {
+            brief: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            ..Default::default()
+        };
+        let mut memo = AnswerMemo::new(scripted, dir.path(), "abc");
+        assert_eq!(ask(&mut memo, "two").text, "a");
+        let mut boxed: Box<dyn Generator> = Box::new(memo);
+        let prompts: Vec<Vec<ChatMessage>> = ["one", "two", "three"]
+            .iter()
+            .map(|&t| vec![ChatMessage::user(t)])
+            .collect();
+        let settings = GenerationSettings::default();
+        let texts: Vec<String> = boxed
+            .generate_many(&prompts, &settings, &mut |_| {})
+            .unwrap()
+            .into_iter()
+            .map(|g| g.text)
+            .collect();
+        assert_eq!(texts, ["b", "a", "c"]);
+        // Asked again, all three are kept answers.
+        let again = boxed
+            .generate_many(&prompts, &settings, &mut |_| {})
+            .unwrap();
+        assert!(again.iter().all(|g| g.generated_tokens == 0));
+        drop(boxed);
+        let scripted = ScriptedGenerator {
+            brief: vec!["x".into()],
+            ..Default::default()
+        };
+        let mut memo = AnswerMemo::new(scripted, dir.path(), "abc");
+        memo.generate_many(&prompts, &settings, &mut |_| {})
+            .unwrap();
+        assert_eq!(memo.hits, 3);
+        assert!(memo.inner.batches.is_empty(), "nothing left to ask");
+    }
+
+    #[test]
+    fn the_missing_answers_are_asked_in_one_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let scripted = ScriptedGenerator {
+            brief: vec!["a".into(), "b".into(), "c".into()],
+            ..Default::default()
+        };
+        let mut memo = AnswerMemo::new(scripted, dir.path(), "abc");
+        ask(&mut memo, "two");
+        let prompts: Vec<Vec<ChatMessage>> = ["one", "two", "three"]
+            .iter()
+            .map(|&t| vec![ChatMessage::user(t)])
+            .collect();
+        let settings = GenerationSettings::default();
+        memo.generate_many(&prompts, &settings, &mut |_| {})
+            .unwrap();
+        assert_eq!(memo.inner.batches, [2]);
     }
 
     #[test]

@@ -1160,6 +1160,7 @@ mod tests {
         };
         let order: Vec<usize> = g.calls.iter().filter_map(part_of).collect();
         assert_eq!(&order[..6], &[1, 2, 3, 4, 1, 5], "{order:?}");
+        assert_eq!(&g.batches[..3], &[4, 1, (parts - 4).min(4)], "parts asked together");
         assert_eq!(order.len(), parts + 1);
         let reduce = &g.calls.last().unwrap()[1].content;
         let first_part = reduce.find("Part 1 of").unwrap();
