@@ -1008,6 +1008,8 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
             "documents": outcomes.len(),
             "failed": failed,
             "wall_seconds": seconds,
+            // The whole process's peak, the model's tests above included.
+            "peak_rss_bytes": nordbrief::bench::peak_rss_bytes(),
             "per_document": per_document,
             "stages": &seed_stages,
         }));
@@ -1021,8 +1023,12 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     } else {
         outln!("{}", report.to_table());
         if let Some(e) = end_to_end {
+            let peak = e["peak_rss_bytes"]
+                .as_f64()
+                .map(|b| format!("{:.0} MB", b / 1e6))
+                .unwrap_or_else(|| "?".into());
             outln!(
-                "brief end to end: {} documents in {:.1}s ({} failed)",
+                "brief end to end: {} documents in {:.1}s ({} failed), peak RSS {peak}",
                 e["documents"],
                 e["wall_seconds"].as_f64().unwrap_or(0.0),
                 e["failed"]

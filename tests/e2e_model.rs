@@ -56,3 +56,45 @@ fn brief_of_a_swedish_seed_is_english_with_key_points() {
     );
     assert!(brief.timings.decode_tokens_per_second > 0.0);
 }
+
+/// `nordbrief bench` on the small model, tiny sizes: every requested figure
+/// is there and positive, the decode of answers written together included.
+#[test]
+fn bench_reports_every_requested_figure() {
+    support::resolve_model(TEST_MODEL);
+    let out = Command::cargo_bin("nordbrief")
+        .unwrap()
+        .args([
+            "bench",
+            "--model",
+            TEST_MODEL,
+            "--prefill",
+            "32",
+            "--decode",
+            "4",
+            "--decode-context",
+            "8",
+            "--parallel",
+            "1,3",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench failed: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let tests: Vec<&str> = report["measurements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert!(m["tokens_per_second"].as_f64().unwrap() > 0.0, "{m}");
+            m["test"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(tests, ["pp32", "tg4@8", "tg4@8x3"]);
+    assert!(report["peak_rss_bytes"].as_u64().unwrap() > 100_000_000);
+    assert_eq!(report["model_id"], TEST_MODEL);
+}

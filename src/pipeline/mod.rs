@@ -576,20 +576,25 @@ impl Briefer<'_> {
         Ok(())
     }
 
-    /// An answer without key points (the model put everything into its
-    /// summary) is asked for them once, in the same conversation.
+    /// An answer with fewer than three key points (the model put everything
+    /// into its summary, or ran out of tokens) is asked for them once, in
+    /// the same conversation. Points it had are kept first; repeats are
+    /// removed later with the rest.
     fn missing_points(
         &mut self,
         parsed: &mut ParsedBrief,
         conversation: Vec<ChatMessage>,
         source: &SourceIndex,
     ) -> Result<(), PipelineError> {
-        if !parsed.key_points.is_empty() || conversation.is_empty() {
+        let count = parsed.key_points.len();
+        if count >= *KEY_POINTS.start() || conversation.is_empty() {
             return Ok(());
         }
         self.enter(Stage::KeyPoints);
-        let user = self.prompts.render("key_points.user", context! {})?;
-        parsed.key_points = self.ask_for_points(conversation, &user, *KEY_POINTS.end(), source)?;
+        let user = self.prompts.render("key_points.user", context! { count })?;
+        let more = self.ask_for_points(conversation, &user, *KEY_POINTS.end(), source)?;
+        parsed.key_points.extend(more);
+        parsed.key_points.truncate(*KEY_POINTS.end());
         Ok(())
     }
 
@@ -1160,7 +1165,11 @@ mod tests {
         };
         let order: Vec<usize> = g.calls.iter().filter_map(part_of).collect();
         assert_eq!(&order[..6], &[1, 2, 3, 4, 1, 5], "{order:?}");
-        assert_eq!(&g.batches[..3], &[4, 1, (parts - 4).min(4)], "parts asked together");
+        assert_eq!(
+            &g.batches[..3],
+            &[4, 1, (parts - 4).min(4)],
+            "parts asked together"
+        );
         assert_eq!(order.len(), parts + 1);
         let reduce = &g.calls.last().unwrap()[1].content;
         let first_part = reduce.find("Part 1 of").unwrap();
@@ -1296,6 +1305,38 @@ mod tests {
         );
         assert_eq!(brief.key_points.len(), 2, "{:?}", brief.key_points);
         assert!(brief.key_points[1].contains("November 2004"));
+    }
+
+    #[test]
+    fn an_answer_with_too_few_key_points_is_asked_for_more_and_keeps_its_own() {
+        let two_points = GOOD.replace(
+            "- The common basic principles were adopted by the Council in November 2004.\n",
+            "",
+        );
+        let more = "- Sweden supports the proposed conclusions on integration policy. (¶2)\n\
+            - The common basic principles were adopted by the Council in November 2004. (¶3)";
+        let mut g = ScriptedGenerator {
+            // The brief (twice: its summary is short and asked again), then more points.
+            brief: vec![two_points.clone(), two_points, more.into()],
+            ..Default::default()
+        };
+        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let request = g.calls.last().unwrap();
+        assert!(
+            request[3].content.contains("only 2 KEY POINTS"),
+            "{}",
+            request[3].content
+        );
+        assert_eq!(brief.key_points.len(), 3, "{:?}", brief.key_points);
+        assert!(
+            brief.key_points[1].contains("Potsdam"),
+            "its own points first"
+        );
+        assert!(brief.key_points[2].contains("November 2004"));
+        assert!(brief
+            .warnings
+            .iter()
+            .all(|w| !w.contains("key points (expected")));
     }
 
     #[test]
