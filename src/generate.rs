@@ -100,14 +100,24 @@ pub trait Generator {
         settings: &GenerationSettings,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<Generation>, GenerateError> {
-        prompts
-            .iter()
-            .map(|messages| self.generate(messages, settings, progress))
-            .collect()
+        one_by_one(self, prompts, settings, progress)
     }
     /// Tokens `text` takes, to plan chunks within the context budget.
     fn count_tokens(&self, text: &str) -> usize;
     fn context_length(&self) -> usize;
+}
+
+/// Each prompt answered by `generate`, in order.
+fn one_by_one<G: Generator + ?Sized>(
+    generator: &mut G,
+    prompts: &[Vec<ChatMessage>],
+    settings: &GenerationSettings,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Generation>, GenerateError> {
+    prompts
+        .iter()
+        .map(|messages| generator.generate(messages, settings, progress))
+        .collect()
 }
 
 pub struct ModelGenerator {
@@ -421,10 +431,7 @@ impl Generator for ModelGenerator {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<Generation>, GenerateError> {
         if prompts.len() <= 1 {
-            return prompts
-                .iter()
-                .map(|messages| self.generate(messages, settings, progress))
-                .collect();
+            return one_by_one(self, prompts, settings, progress);
         }
         // The sequences are kept afterwards: a part asked again reads only
         // what follows its first prompt. The next single answer frees them.
@@ -505,10 +512,7 @@ impl Generator for ScriptedGenerator {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<Generation>, GenerateError> {
         self.batches.push(prompts.len());
-        prompts
-            .iter()
-            .map(|messages| self.generate(messages, settings, progress))
-            .collect()
+        one_by_one(self, prompts, settings, progress)
     }
 
     fn generate(
