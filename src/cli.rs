@@ -139,8 +139,9 @@ struct BriefArgs {
     #[arg(long, default_value_t = BriefOptions::default().reduce_budget, value_name = "TOKENS")]
     reduce_budget: usize,
     /// Parts of a long document whose notes are written together. Writing is bound by reading
-    /// the model's weights, which is done once per step for all of them, so 4 parts take little
-    /// longer than one; each holds its own cache while written (~130 MB with the default model).
+    /// the model's weights, which is done once per step for all of them, so 4 parts take about
+    /// twice as long as one, not four times; each holds its own cache while written (~130 MB
+    /// with the default model).
     /// 1 writes them one at a time (the least memory). Greedy output differs slightly between
     /// values (other kernels sum in another order).
     #[arg(long, default_value_t = BriefOptions::default().parallel, value_name = "N")]

@@ -422,8 +422,8 @@ impl Generator for ModelGenerator {
     /// model's cache, after the longest prefix of it any sequence holds;
     /// then all answers are written together, each step
     /// reading one new token of every unfinished answer in one pass through
-    /// the weights. Decode is bound by reading the weights, so several
-    /// answers cost little more per step than one.
+    /// the weights. Decode is bound by reading the weights, so a step of four
+    /// answers costs about twice a step of one, not four times.
     fn generate_many(
         &mut self,
         prompts: &[Vec<ChatMessage>],

@@ -55,8 +55,8 @@ pub struct BriefOptions {
     /// Quote each key point's source sentences in the Markdown brief.
     pub quotes: bool,
     /// Parts of a long document whose notes are written together: each
-    /// step of decode reads the weights once for all of them, so four parts
-    /// cost little more per step than one. Each part holds its own KV cache
+    /// step of decode reads the weights once for all of them, so a step for
+    /// four parts costs about twice a step for one. Each part holds its own KV cache
     /// (about 130 MB for a part with the 1.5B model) while they are written.
     pub parallel: usize,
 }
