@@ -361,9 +361,13 @@ impl Qwen2 {
         let mut hidden = self.embeddings.embedding(&input)?.unsqueeze(0)?;
         for (layer, cache) in self.layers.iter().zip(&mut sequence.layers) {
             cache.reserve(index_pos + seq_len, index_pos, max, kv_shape, &device)?;
-            hidden = layer.forward(&hidden, |x| {
-                layer.attention(&self.config, cache, x, index_pos, &blocks, &cos, &sin)
-            })?;
+            let residual = &hidden;
+            let x = layer.attention_norm.forward(&hidden)?;
+            let attn = layer.attention(&self.config, cache, &x, index_pos, &blocks, &cos, &sin)?;
+            let x = (attn + residual)?;
+            let residual = &x;
+            let y = layer.mlp.forward(&layer.ffn_norm.forward(&x)?)?;
+            hidden = (y + residual)?;
         }
         sequence.len += seq_len;
         let last = self
@@ -419,9 +423,13 @@ impl Qwen2 {
                 .iter()
                 .map(|&(index, _)| &self.sequences[index].layers[l])
                 .collect();
-            hidden = layer.forward(&hidden, |x| {
-                layer.attention_step(&self.config, &caches, x, &positions, &cos, &sin)
-            })?;
+            let residual = &hidden;
+            let x = layer.attention_norm.forward(&hidden)?;
+            let attn = layer.attention_step(&self.config, &caches, &x, &positions, &cos, &sin)?;
+            let x = (attn + residual)?;
+            let residual = &x;
+            let y = layer.mlp.forward(&layer.ffn_norm.forward(&x)?)?;
+            hidden = (y + residual)?;
         }
         for &(index, _) in steps {
             self.sequences[index].len += 1;
@@ -481,18 +489,6 @@ fn attention_blocks(
 }
 
 impl Layer {
-    /// The block around attention: norm, `attend`, residual, norm, MLP,
-    /// residual. `attend` gets the normed rows and returns their attention.
-    fn forward(
-        &self,
-        hidden: &Tensor,
-        attend: impl FnOnce(&Tensor) -> Result<Tensor>,
-    ) -> Result<Tensor> {
-        let x = (attend(&self.attention_norm.forward(hidden)?)? + hidden)?;
-        let y = self.mlp.forward(&self.ffn_norm.forward(&x)?)?;
-        y + x
-    }
-
     /// Queries, keys and values of `x` (batch, rows, embedding), each
     /// (batch, rows, heads, head_dim), rotated to the positions in `cos` and
     /// `sin` (one row each), with the queries already scaled.

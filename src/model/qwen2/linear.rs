@@ -343,10 +343,10 @@ pub mod q8_0 {
                     wq[j] = _mm256_loadu_si256(block.qs.as_ptr() as *const __m256i);
                     wd[j] = f16_to_f32(block.d);
                 }
-                // scales[j][i]: weight row j's scale times activation row
-                // i's. Four rows' are converted at once and multiplied in
-                // one vector product (the same f32 values as one at a time).
-                let mut scales = [[0f32; RM]; RN];
+                // Four rows' scales converted at once and multiplied by
+                // each weight row's scale in one vector product (the
+                // products are the same f32 values as one at a time).
+                let mut scales = [[0f32; 4]; RN];
                 if RM == 4 {
                     let ds = [0, 1, 2, 3].map(|i| (*a.add(i * kb + b)).d as u64);
                     let packed = ds[0] | ds[1] << 16 | ds[2] << 32 | ds[3] << 48;
@@ -354,24 +354,18 @@ pub mod q8_0 {
                     for j in 0..RN {
                         _mm_storeu_ps(scales[j].as_mut_ptr(), _mm_mul_ps(da, _mm_set1_ps(wd[j])));
                     }
-                } else {
-                    for i in 0..RM {
-                        let ad = f16_to_f32((*a.add(i * kb + b)).d);
-                        for j in 0..RN {
-                            scales[j][i] = wd[j] * ad;
-                        }
-                    }
                 }
                 for (i, acc_row) in acc.iter_mut().enumerate() {
                     let block = &*a.add(i * kb + b);
                     let aq = _mm256_loadu_si256(block.qs.as_ptr() as *const __m256i);
+                    let ad = if RM == 4 { 0.0 } else { f16_to_f32(block.d) };
                     for j in 0..RN {
                         // |w| · sign(a, w): maddubs needs one unsigned operand.
                         let abs_w = _mm256_sign_epi8(wq[j], wq[j]);
                         let signed_a = _mm256_sign_epi8(aq, wq[j]);
                         let pairs = _mm256_maddubs_epi16(abs_w, signed_a);
                         let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, pairs));
-                        let scale = scales[j][i];
+                        let scale = if RM == 4 { scales[j][i] } else { wd[j] * ad };
                         acc_row[j] = _mm256_fmadd_ps(_mm256_set1_ps(scale), sums, acc_row[j]);
                     }
                 }
