@@ -1286,23 +1286,29 @@ mod tests {
         assert!(brief.key_points[3].contains("number 30"));
     }
 
-    #[test]
-    fn an_answer_without_key_points_is_asked_for_them() {
-        let summary_only = GOOD.split("KEY POINTS:").next().unwrap().to_string();
-        let points = "- Sweden supports the proposed conclusions on integration policy. (¶2)\n\
-            - The common basic principles were adopted by the Council in November 2004. (¶3)";
+    /// Key points a follow-up gives in the tests of briefs with too few.
+    const MORE_POINTS: &str =
+        "- Sweden supports the proposed conclusions on integration policy. (¶2)\n\
+        - The common basic principles were adopted by the Council in November 2004. (¶3)";
+
+    /// `answer` as the brief (twice: its summary is short and asked again),
+    /// then `MORE_POINTS` as the reply to the follow-up; returns the brief
+    /// and the follow-up's request.
+    fn brief_asked_for_points(answer: String) -> (Brief, String) {
         let mut g = ScriptedGenerator {
-            // The brief (twice: its summary is short and asked again), then the points.
-            brief: vec![summary_only.clone(), summary_only, points.into()],
+            brief: vec![answer.clone(), answer, MORE_POINTS.into()],
             ..Default::default()
         };
         let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
-        let request = g.calls.last().unwrap();
-        assert!(
-            request[3].content.contains("no KEY POINTS"),
-            "{}",
-            request[3].content
-        );
+        let request = g.calls.last().unwrap()[3].content.clone();
+        (brief, request)
+    }
+
+    #[test]
+    fn an_answer_without_key_points_is_asked_for_them() {
+        let summary_only = GOOD.split("KEY POINTS:").next().unwrap().to_string();
+        let (brief, request) = brief_asked_for_points(summary_only);
+        assert!(request.contains("no KEY POINTS"), "{request}");
         assert_eq!(brief.key_points.len(), 2, "{:?}", brief.key_points);
         assert!(brief.key_points[1].contains("November 2004"));
     }
@@ -1313,20 +1319,8 @@ mod tests {
             "- The common basic principles were adopted by the Council in November 2004.\n",
             "",
         );
-        let more = "- Sweden supports the proposed conclusions on integration policy. (¶2)\n\
-            - The common basic principles were adopted by the Council in November 2004. (¶3)";
-        let mut g = ScriptedGenerator {
-            // The brief (twice: its summary is short and asked again), then more points.
-            brief: vec![two_points.clone(), two_points, more.into()],
-            ..Default::default()
-        };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
-        let request = g.calls.last().unwrap();
-        assert!(
-            request[3].content.contains("only 2 KEY POINTS"),
-            "{}",
-            request[3].content
-        );
+        let (brief, request) = brief_asked_for_points(two_points);
+        assert!(request.contains("only 2 KEY POINTS"), "{request}");
         assert_eq!(brief.key_points.len(), 3, "{:?}", brief.key_points);
         assert!(
             brief.key_points[1].contains("Potsdam"),
