@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/pipeline/answer.rs"]
+#[path = "../../crates/nordbrief/src/pipeline/answer.rs"]
 #[allow(dead_code)]
 mod answer;
 

@@ -12,7 +12,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/model/template.rs"]
+#[path = "../../crates/nordbrief/src/model/template.rs"]
 #[allow(dead_code)]
 mod template;
 

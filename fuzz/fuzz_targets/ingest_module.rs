@@ -1,4 +1,4 @@
 // Compiles nordbrief's ingest module into the fuzz target as it is in the
 // repository (shared by all targets through `#[path]`).
-#[path = "../../src/ingest/mod.rs"]
+#[path = "../../crates/nordbrief/src/ingest/mod.rs"]
 pub mod ingest;
