@@ -196,10 +196,3 @@ pub fn repo() -> PathBuf {
 fn at_the_repository_root() {
     std::env::set_current_dir(repo()).expect("the repository root exists");
 }
-
-/// The `nordbrief` binary, with no model chosen through the environment.
-pub fn nordbrief() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("nordbrief").unwrap();
-    cmd.env_remove("NORDBRIEF_MODEL");
-    cmd
-}
