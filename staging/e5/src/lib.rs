@@ -1,0 +1,4 @@
+//! Development crate for nordbrief's multilingual sentence embeddings.
+//! Everything lives in [`embed`].
+
+pub mod embed;
