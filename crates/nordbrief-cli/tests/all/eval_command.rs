@@ -10,9 +10,7 @@ use assert_cmd::prelude::*;
 use nordbrief::eval::report::{metric, Report, METRICS};
 use serde_json::{json, Value};
 
-fn repo() -> PathBuf {
-    crate::support::repo()
-}
+use crate::support::repo;
 
 fn nordbrief() -> Command {
     let mut command = Command::cargo_bin("nordbrief").unwrap();
