@@ -8,12 +8,7 @@
 
 use rayon::prelude::*;
 
-/// Keys whose values are summed together: their rows of V (128 floats
-/// each) stay in the core's cache while every 8 dimensions are summed.
-pub(crate) const VALUE_BLOCK: usize = 256;
-
-/// Query heads per KV head this kernel takes (Qwen2 models have 2 to 7).
-pub const MAX_GROUP: usize = 8;
+pub use crate::blocks::MAX_GROUP;
 
 /// Softmax(q·Kᵀ)·V for one token: `q` (n_head × head_dim, already scaled),
 /// `k` and `v` the caches (n_kv_head × capacity × head_dim), of which the

@@ -45,8 +45,8 @@ pub(crate) mod simd {
 /// Q4_K and Q6_K tiles (prefill) and one-row products (decode); see [`crate::kquants`].
 pub(crate) mod kquants {
     use super::simd::{f16_to_f32, prefetch_ahead};
-    use crate::kquants::layout::{Q4K, Q6K, Q8K};
-    use crate::kquants::{Group, KQuant, KQuantRows, GROUP_ROWS};
+    use crate::blocks::layout::{Q4K, Q6K, Q8K};
+    use crate::blocks::{Group, KQuant, KQuantRows, GROUP_ROWS};
     use candle_core::quantized::k_quants::BlockQ8K;
     use candle_core::quantized::k_quants::QK_K;
     use candle_core::quantized::GgmlDType;
@@ -567,7 +567,7 @@ pub(crate) mod q8_0 {
 /// Decode attention of one KV head; see [`crate::attention`].
 pub(crate) mod attention {
     use super::simd::hsum;
-    use crate::attention::{MAX_GROUP, VALUE_BLOCK};
+    use crate::blocks::{MAX_GROUP, VALUE_BLOCK};
     use std::arch::x86_64::*;
 
     /// One KV head: `group` query rows in `q`, `k` and `v` of `keys` rows.

@@ -11,6 +11,7 @@
 //! and nothing else of nordbrief.
 
 pub mod attention;
+mod blocks;
 pub mod kquants;
 pub mod q8_0;
 
