@@ -1,4 +1,4 @@
-//! Errors of model resolution: manifests, caches, downloads, verification.
+//! Errors of models: manifests, caches, downloads, verification, loading.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -114,6 +114,31 @@ fn unavailable_message(id: &str, attempts: &[SourceAttempt], advice: &[String]) 
     message.push_str(&advice.join("; "));
     message.push_str(&format!("; then run `nordbrief models pull {id}` again"));
     message
+}
+
+/// An error's text on one line, for messages that quote another library's.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Why a model file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot open model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a usable GGUF model file ({reason}); check the file or pull it again with `nordbrief models pull`")]
+    NotGguf { path: PathBuf, reason: String },
+    #[error("{path}: architecture `{architecture}` is not supported (supported: qwen2)")]
+    UnsupportedArchitecture { path: PathBuf, architecture: String },
+    #[error("{path}: cannot build the tokenizer: {reason}")]
+    Tokenizer { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Template { path: PathBuf, reason: String },
+    #[error("{path}: loading weights failed: {reason}")]
+    Weights { path: PathBuf, reason: String },
 }
 
 #[cfg(test)]

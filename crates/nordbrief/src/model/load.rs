@@ -4,32 +4,14 @@
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 use tokenizers::Tokenizer;
 
+use super::error::LoadError;
 use super::qwen2::Qwen2;
 use super::template::ChatTemplate;
 use super::tokenizer::load_tokenizer;
-
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("cannot open model file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a usable GGUF model file ({reason}); check the file or pull it again with `nordbrief models pull`")]
-    NotGguf { path: PathBuf, reason: String },
-    #[error("{path}: architecture `{architecture}` is not supported (supported: qwen2)")]
-    UnsupportedArchitecture { path: PathBuf, architecture: String },
-    #[error("{path}: cannot build the tokenizer: {reason}")]
-    Tokenizer { path: PathBuf, reason: String },
-    #[error("{path}: {reason}")]
-    Template { path: PathBuf, reason: String },
-    #[error("{path}: loading weights failed: {reason}")]
-    Weights { path: PathBuf, reason: String },
-}
 
 /// The network for one architecture, behind one interface.
 pub enum Network {

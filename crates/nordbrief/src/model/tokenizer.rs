@@ -6,7 +6,7 @@ use candle_core::quantized::tokenizer::TokenizerFromGguf;
 use std::path::Path;
 use tokenizers::Tokenizer;
 
-use super::load::LoadError;
+use super::error::LoadError;
 
 /// `tokenizer.ggml.pre` values that candle's GGUF tokenizer rebuilds faithfully.
 /// Any other value would silently fall back to GPT-2 rules and give wrong ids.
