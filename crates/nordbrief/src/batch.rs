@@ -25,7 +25,7 @@ pub enum BatchError {
     #[error("invalid shard `{0}`: write K/N with 1 ≤ K ≤ N, e.g. --shard 2/4")]
     BadShard(String),
     #[error(transparent)]
-    Load(#[from] crate::model::load::LoadError),
+    Load(#[from] crate::model::LoadError),
     #[error("another nordbrief run is writing to {dir} (lock {lock}); wait for it to finish or use another --out folder")]
     Locked { dir: PathBuf, lock: PathBuf },
     #[error("cannot write {path}: {source}; free some space (or fix the folder's permissions) and run again: finished outputs are kept and skipped, and no partial file is left")]
@@ -673,54 +673,6 @@ impl Batch {
             outcomes.push(o);
         }
         Ok(outcomes)
-    }
-}
-
-/// Briefs: the task behind `nordbrief brief`.
-pub struct BriefTask<'a> {
-    pub generator: Box<dyn crate::generate::Generator>,
-    pub load_seconds: f64,
-    pub model: crate::brief::ModelInfo,
-    pub options: crate::pipeline::BriefOptions,
-    pub prompts: &'a crate::prompts::PromptSet,
-}
-
-pub fn brief_outputs(id: &str) -> Vec<String> {
-    vec![format!("{id}.json"), format!("{id}.md")]
-}
-
-impl DocumentTask for BriefTask<'_> {
-    fn process(
-        &mut self,
-        id: &str,
-        document: &crate::ingest::Document,
-        on_event: &mut dyn FnMut(&crate::pipeline::PipelineEvent),
-    ) -> Result<TaskOutput, String> {
-        let request = crate::pipeline::BriefRequest {
-            id: id.to_string(),
-            document,
-            model: self.model.clone(),
-            load_seconds: self.load_seconds,
-        };
-        let brief = crate::pipeline::brief_document(
-            self.generator.as_mut(),
-            self.prompts,
-            &request,
-            &self.options,
-            &mut |e| on_event(&e),
-        )
-        .map_err(|e| e.to_string())?;
-        let json = serde_json::to_vec_pretty(&brief).expect("brief serialises");
-        Ok(TaskOutput {
-            files: vec![
-                (format!("{id}.json"), json),
-                (
-                    format!("{id}.md"),
-                    brief.to_markdown_with(self.options.quotes).into_bytes(),
-                ),
-            ],
-            warnings: brief.warnings.len(),
-        })
     }
 }
 

@@ -303,6 +303,18 @@ impl BenchReport {
     }
 }
 
+/// Scandinavian text to time the model on, so the token mix is realistic:
+/// the first document under `dir`, or a repeated Swedish sentence.
+pub fn sample_text(dir: &std::path::Path) -> String {
+    crate::batch::collect_inputs(&[dir.to_path_buf()])
+        .ok()
+        .and_then(|paths| paths.first().and_then(|p| std::fs::read_to_string(p).ok()))
+        .unwrap_or_else(|| {
+            "Integrationspolitik har blivit en allt viktigare fråga i alla medlemsstater. "
+                .repeat(50)
+        })
+}
+
 /// The model calls of many briefs summed by stage, in the order stages
 /// first appear: where an end-to-end run spent its time.
 pub fn sum_stages<'a>(timings: impl IntoIterator<Item = &'a Timings>) -> Vec<StageTiming> {

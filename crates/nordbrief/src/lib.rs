@@ -2,7 +2,8 @@
 //! Danish and Norwegian documents, produced by a local quantized model.
 //!
 //! Data flows one way: [`ingest`] → [`model`] → [`generate`] → [`pipeline`] →
-//! [`brief`]; [`eval`] reads briefs and references beside them. [`facts`] and
+//! [`brief`]; [`eval`] reads briefs and references beside them; [`batch`]
+//! runs any task over a folder, and [`tasks`] (briefs, translations) sit on top. [`facts`] and
 //! [`prompts`] are leaves anything above may use.
 
 pub mod batch;
@@ -15,3 +16,4 @@ pub mod ingest;
 pub mod model;
 pub mod pipeline;
 pub mod prompts;
+pub mod tasks;

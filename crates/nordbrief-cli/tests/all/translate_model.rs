@@ -4,13 +4,12 @@
 
 use crate::support;
 
+use nordbrief::brief::translation::{Flag, Translation};
 use nordbrief::brief::ModelInfo;
 use nordbrief::facts::missing_numbers;
 use nordbrief::generate::ModelGenerator;
 use nordbrief::ingest::{ingest_path, lang, Document, Language, ParagraphKind};
-use nordbrief::pipeline::translate::{
-    translate_document, Flag, TranslateOptions, TranslateRequest, Translation,
-};
+use nordbrief::pipeline::translate::{translate_document, TranslateOptions, TranslateRequest};
 use nordbrief::prompts::PromptSet;
 
 fn default_model() -> ModelGenerator {

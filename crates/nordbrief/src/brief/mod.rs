@@ -2,6 +2,7 @@
 //! (serde) and Markdown renderings.
 
 pub mod digest;
+pub mod translation;
 
 use serde::{Deserialize, Serialize};
 

@@ -18,11 +18,14 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{is_english, PipelineError, PipelineEvent, Stage, Totals};
-use crate::brief::{LanguageLabel, ModelInfo, Timings};
+use super::ask::Asker;
+use super::checks::is_english;
+use super::options::{PipelineError, PipelineEvent, Stage};
+use crate::brief::translation::{Flag, GlossaryEntry, TranslatedParagraph, Translation};
+use crate::brief::{LanguageLabel, ModelInfo};
 use crate::facts::{missing_numbers, unsupported_facts, FactKind, SourceIndex};
 use crate::generate::{Generation, GenerationSettings, Generator, StopReason};
-use crate::ingest::{Document, Language, ParagraphKind};
+use crate::ingest::{Document, Language};
 use crate::model::template::ChatMessage;
 use crate::prompts::PromptSet;
 
@@ -52,83 +55,6 @@ impl Default for TranslateOptions {
             },
         }
     }
-}
-
-/// Something wrong with a translated paragraph that a second request did not mend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Flag {
-    /// Numbers of the source that the English lost or changed, as the source writes them.
-    MissingNumbers { numbers: Vec<String> },
-    /// Numbers in digits that the English states and the source does not.
-    AddedNumbers { numbers: Vec<String> },
-    /// The English text does not read as English.
-    NotEnglish,
-    /// The answer reached the token cap and may be cut short.
-    TokenCap,
-    /// The model gave no text for this paragraph.
-    Empty,
-    /// The answer repeats the instructions, the context or the previous
-    /// paragraph's English instead of translating this paragraph.
-    Echo,
-}
-
-impl Flag {
-    /// What is wrong, in words for a reader and for the model's second request.
-    pub fn describe(&self) -> String {
-        match self {
-            Flag::MissingNumbers { numbers } => format!("the source's {} missing or changed", numbers.join(", ")),
-            Flag::AddedNumbers { numbers } => format!("{} not in the source", numbers.join(", ")),
-            Flag::NotEnglish => "not entirely in English".to_string(),
-            Flag::TokenCap => "cut off at the length limit (it may repeat itself)".to_string(),
-            Flag::Empty => "no translation given".to_string(),
-            Flag::Echo => "it repeats the instructions or the previous paragraph instead of translating this one".to_string(),
-        }
-    }
-
-    /// How bad a fault is, to pick the better of two answers.
-    fn weight(&self) -> usize {
-        match self {
-            Flag::Empty => 1000,
-            Flag::Echo => 500,
-            Flag::TokenCap => 50,
-            Flag::NotEnglish => 20,
-            Flag::MissingNumbers { numbers } => 5 * numbers.len(),
-            Flag::AddedNumbers { numbers } => 3 * numbers.len(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TranslatedParagraph {
-    /// The source paragraph's ¶ id.
-    pub id: usize,
-    pub kind: ParagraphKind,
-    pub source: String,
-    pub english: String,
-    pub flags: Vec<Flag>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GlossaryEntry {
-    pub source: String,
-    pub english: String,
-}
-
-/// A document translated into English.
-#[derive(Debug, Clone, Serialize)]
-pub struct Translation {
-    pub id: String,
-    pub source: String,
-    pub source_sha256: String,
-    pub language: LanguageLabel,
-    pub model: ModelInfo,
-    pub prompt_versions: BTreeMap<String, String>,
-    /// The terms held constant across the document.
-    pub glossary: Vec<GlossaryEntry>,
-    pub paragraphs: Vec<TranslatedParagraph>,
-    pub warnings: Vec<String>,
-    pub timings: Timings,
 }
 
 /// Official names whose English form a small model may not know; an entry
@@ -493,15 +419,22 @@ fn answer_cap(parts: &[&Part], settings: &GenerationSettings, generous: bool) ->
 }
 
 struct Translator<'a> {
-    generator: &'a mut dyn Generator,
+    model: Asker<'a>,
     prompts: &'a PromptSet,
     options: &'a TranslateOptions,
     language: String,
     glossary: Glossary,
-    totals: Totals,
-    on_event: &'a mut dyn FnMut(PipelineEvent),
     /// Groups in a row whose answer could not be read back by number.
     failed_groups: usize,
+}
+
+/// The stage every translation call is counted under: its name does not
+/// depend on the paragraph.
+fn translate_stage() -> Stage {
+    Stage::Translate {
+        paragraph: 0,
+        paragraphs: 0,
+    }
 }
 
 /// After this many unreadable group answers in a row the model evidently
@@ -530,20 +463,7 @@ impl Translator<'_> {
             },
         )?;
         let messages = [ChatMessage::system(&system), ChatMessage::user(&user)];
-        let settings = GenerationSettings {
-            max_new_tokens,
-            ..self.options.settings.clone()
-        };
-        let on_event = &mut *self.on_event;
-        let generation = self.generator.generate(&messages, &settings, &mut |p| {
-            on_event(PipelineEvent::Generation(p))
-        })?;
-        // Every call here is one stage; its name does not depend on the position.
-        let stage = Stage::Translate {
-            paragraph: 0,
-            paragraphs: 0,
-        };
-        self.totals.add(&stage, &generation);
+        let generation = self.model.ask(&messages, max_new_tokens)?;
         tracing::debug!(
             paragraphs = texts.len(),
             retry = !problems.is_empty(),
@@ -621,7 +541,7 @@ impl Translator<'_> {
         paragraphs: &[SourceParagraph],
     ) -> Result<Vec<PartResult>, PipelineError> {
         let parts: Vec<Part> = {
-            let generator = &*self.generator;
+            let generator = &*self.model.generator;
             let count = |t: &str| generator.count_tokens(t);
             paragraphs
                 .iter()
@@ -637,7 +557,7 @@ impl Translator<'_> {
             self.options.group_budget,
             self.options.group_paragraphs,
         ) {
-            (self.on_event)(PipelineEvent::Stage(Stage::Translate {
+            self.model.report(PipelineEvent::Stage(Stage::Translate {
                 paragraph: parts[range.start].paragraph + 1,
                 paragraphs: paragraphs.len(),
             }));
@@ -754,13 +674,11 @@ pub fn translate_document(
         .collect();
     let glossary = Glossary::for_texts(doc.paragraphs.iter().map(|p| p.text.as_str()));
     let mut translator = Translator {
-        generator,
+        model: Asker::new(generator, &options.settings, on_event, translate_stage()),
         prompts,
         options,
         language: source_language_name(language),
         glossary,
-        totals: Totals::default(),
-        on_event,
         failed_groups: 0,
     };
     let results = translator.translate(&sources)?;
@@ -798,7 +716,7 @@ pub fn translate_document(
         paragraphs,
         warnings,
         timings: translator
-            .totals
+            .model
             .timings(request.load_seconds, start.elapsed().as_secs_f64()),
     })
 }
@@ -833,13 +751,11 @@ pub fn translate_lines(
         })
         .collect();
     let mut translator = Translator {
-        generator,
+        model: Asker::new(generator, &options.settings, on_event, translate_stage()),
         prompts,
         options,
         language: source_language_name(language),
         glossary: Glossary::for_texts(lines.iter().map(String::as_str)),
-        totals: Totals::default(),
-        on_event,
         failed_groups: 0,
     };
     Ok(translator
@@ -849,220 +765,11 @@ pub fn translate_lines(
         .collect())
 }
 
-/// The forms a translation is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TranslationFormat {
-    Md,
-    Txt,
-    Json,
-}
-
-impl std::str::FromStr for TranslationFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "md" | "markdown" => Ok(Self::Md),
-            "txt" | "text" => Ok(Self::Txt),
-            "json" => Ok(Self::Json),
-            _ => Err(format!("unknown format `{s}`; use md, txt or json")),
-        }
-    }
-}
-
-fn outputs_md(id: &str) -> Vec<String> {
-    vec![format!("{id}.en.json"), format!("{id}.en.md")]
-}
-
-fn outputs_txt(id: &str) -> Vec<String> {
-    vec![format!("{id}.en.json"), format!("{id}.en.txt")]
-}
-
-fn outputs_json(id: &str) -> Vec<String> {
-    vec![format!("{id}.en.json")]
-}
-
-impl TranslationFormat {
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Md => "md",
-            Self::Txt => "txt",
-            Self::Json => "json",
-        }
-    }
-
-    /// The files a translation task writes per document: always the JSON
-    /// (the aligned record), and the chosen reading form beside it.
-    pub fn outputs(self) -> fn(&str) -> Vec<String> {
-        match self {
-            Self::Md => outputs_md,
-            Self::Txt => outputs_txt,
-            Self::Json => outputs_json,
-        }
-    }
-
-    /// The output file holding this format for document `id`.
-    pub fn file_name(self, id: &str) -> String {
-        format!("{id}.en.{}", self.extension())
-    }
-}
-
-impl Translation {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("translation serialises")
-    }
-
-    /// Markdown: headings as `#` headings (the first heading of the
-    /// document as the title), list items as `-` items, and each flagged
-    /// paragraph followed by a quoted note naming its ¶ and its faults.
-    pub fn to_markdown(&self) -> String {
-        let mut out = String::new();
-        let mut first_heading = true;
-        let mut previous_kind = None;
-        for p in &self.paragraphs {
-            let line = match p.kind {
-                ParagraphKind::Heading => {
-                    let marks = if first_heading { "#" } else { "##" };
-                    first_heading = false;
-                    format!("{marks} {}", p.english)
-                }
-                ParagraphKind::ListItem => format!("- {}", p.english),
-                ParagraphKind::Text => p.english.clone(),
-            };
-            // Consecutive list items form one list.
-            let tight = p.kind == ParagraphKind::ListItem
-                && previous_kind == Some(ParagraphKind::ListItem)
-                && !out.ends_with("\n\n");
-            if !out.is_empty() {
-                out.push_str(if tight { "\n" } else { "\n\n" });
-            }
-            out.push_str(&line);
-            if !p.flags.is_empty() {
-                let faults: Vec<String> = p.flags.iter().map(Flag::describe).collect();
-                out.push_str(&format!("\n\n> ⚠ ¶{}: {}", p.id, faults.join("; ")));
-                previous_kind = None;
-            } else {
-                previous_kind = Some(p.kind);
-            }
-        }
-        out.push_str(&format!(
-            "\n\n---\n\n_English translation of {} ({}) by {}; ¶ numbers refer to the source's paragraphs._\n",
-            self.source, self.language.name, self.model.id
-        ));
-        for warning in &self.warnings {
-            out.push_str(&format!("\n- Warning: {warning}"));
-        }
-        if !self.warnings.is_empty() {
-            out.push('\n');
-        }
-        out
-    }
-
-    /// Plain text: paragraphs separated by blank lines, list items with a
-    /// leading "- ", and the flags listed at the end.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for p in &self.paragraphs {
-            if !out.is_empty() {
-                out.push_str("\n\n");
-            }
-            if p.kind == ParagraphKind::ListItem {
-                out.push_str("- ");
-            }
-            out.push_str(&p.english);
-        }
-        out.push('\n');
-        let flagged: Vec<String> = self
-            .paragraphs
-            .iter()
-            .filter(|p| !p.flags.is_empty())
-            .map(|p| {
-                format!(
-                    "¶{}: {}",
-                    p.id,
-                    p.flags
-                        .iter()
-                        .map(Flag::describe)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            })
-            .collect();
-        if !flagged.is_empty() {
-            out.push_str(&format!(
-                "\nFlagged paragraphs (check against the source):\n{}\n",
-                flagged.join("\n")
-            ));
-        }
-        out
-    }
-
-    pub fn render(&self, format: TranslationFormat) -> String {
-        match format {
-            TranslationFormat::Md => self.to_markdown(),
-            TranslationFormat::Txt => self.to_text(),
-            TranslationFormat::Json => self.to_json(),
-        }
-    }
-}
-
-/// Translations: the task behind `nordbrief translate`.
-pub struct TranslateTask<'a> {
-    pub generator: Box<dyn Generator>,
-    pub load_seconds: f64,
-    pub model: ModelInfo,
-    pub options: TranslateOptions,
-    pub prompts: &'a PromptSet,
-    pub format: TranslationFormat,
-}
-
-impl crate::batch::DocumentTask for TranslateTask<'_> {
-    fn process(
-        &mut self,
-        id: &str,
-        document: &Document,
-        on_event: &mut dyn FnMut(&PipelineEvent),
-    ) -> Result<crate::batch::TaskOutput, String> {
-        let request = TranslateRequest {
-            id: id.to_string(),
-            document,
-            model: self.model.clone(),
-            load_seconds: self.load_seconds,
-        };
-        let translation = translate_document(
-            self.generator.as_mut(),
-            self.prompts,
-            &request,
-            &self.options,
-            &mut |e| on_event(&e),
-        )
-        .map_err(|e| e.to_string())?;
-        let mut files = vec![(
-            TranslationFormat::Json.file_name(id),
-            translation.to_json().into_bytes(),
-        )];
-        if self.format != TranslationFormat::Json {
-            files.push((
-                self.format.file_name(id),
-                translation.render(self.format).into_bytes(),
-            ));
-        }
-        let flagged = translation
-            .paragraphs
-            .iter()
-            .filter(|p| !p.flags.is_empty())
-            .count();
-        Ok(crate::batch::TaskOutput {
-            files,
-            warnings: flagged.max(translation.warnings.len()),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::generate::ScriptedGenerator;
+    use crate::ingest::ParagraphKind;
 
     const DANISH: &str = "1. INDLEDNING\n\n\
         I henhold til § 282 blev der i 2012 afsat 200 mio. EUR til SSMM.\n\n\
@@ -1537,20 +1244,5 @@ mod tests {
             ]
         );
         assert!(user_prompt(&g, 0).contains("Swedish paragraphs"));
-    }
-
-    #[test]
-    fn formats_parse_and_name_their_files() {
-        assert_eq!("md".parse::<TranslationFormat>(), Ok(TranslationFormat::Md));
-        assert_eq!(
-            "TXT".parse::<TranslationFormat>(),
-            Ok(TranslationFormat::Txt)
-        );
-        assert!("pdf".parse::<TranslationFormat>().is_err());
-        assert_eq!(
-            (TranslationFormat::Md.outputs())("a"),
-            vec!["a.en.json", "a.en.md"]
-        );
-        assert_eq!((TranslationFormat::Json.outputs())("a"), vec!["a.en.json"]);
     }
 }
