@@ -1,9 +1,10 @@
 //! Batch runs through the binary, with canned answers instead of a model:
 //! incremental re-runs, per-document failures, shards, safe ids, and kills.
 
-use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+
+use crate::support::nordbrief;
 
 const ANSWER: &str = "TITLE: A brief\nSUMMARY: The document describes integration policy and the cooperation between the member states on it.\n\
 KEY POINTS:\n- The document concerns integration policy.\n- The member states cooperate on integration.\n- The cooperation continues.\n";
@@ -34,12 +35,6 @@ fn inbox(dir: &Path, corrupt: bool) -> PathBuf {
         std::fs::write(inbox.join("corrupt.txt"), garbage).unwrap();
     }
     inbox
-}
-
-fn nordbrief() -> Command {
-    let mut cmd = Command::cargo_bin("nordbrief").unwrap();
-    cmd.env_remove("NORDBRIEF_MODEL");
-    cmd
 }
 
 fn brief_files(out: &Path) -> Vec<String> {

@@ -1,19 +1,8 @@
 //! The binary's behaviour on bad input: one clear line, a non-zero exit, no panic.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn nordbrief() -> Command {
-    let mut cmd = Command::cargo_bin("nordbrief").unwrap();
-    // Never touch the network or the user's caches from these tests.
-    let scratch = std::env::temp_dir().join("nordbrief-cli-tests");
-    cmd.env("HF_HUB_OFFLINE", "1")
-        .env("HF_HOME", scratch.join("hf"))
-        .env("NORDBRIEF_CACHE", scratch.join("cache"))
-        .env("NORDBRIEF_PYTHON", "/nonexistent/python3")
-        .env_remove("NORDBRIEF_MODEL");
-    cmd
-}
+use crate::support::nordbrief_offline as nordbrief;
 
 /// stderr is one error line and names no panic.
 fn one_clear_line(stderr: &[u8]) -> String {
@@ -151,4 +140,52 @@ fn models_list_names_every_manifest() {
                 .and(predicate::str::contains("qwen2.5-coder-0.5b-instruct"))
                 .and(predicate::str::contains("qwen2.5-1.5b-instruct")),
         );
+}
+
+#[test]
+fn inspect_json_over_several_files_is_one_object_a_line() {
+    let out = nordbrief()
+        .args([
+            "inspect",
+            "--json",
+            "seeds/000_80af01f0790fae2a.txt",
+            "seeds/004_9e3aa4e6cc606ae5.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for (line, id) in lines.iter().zip(["000_", "004_"]) {
+        let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(doc["source"].as_str().unwrap().contains(id), "{line}");
+        assert!(!doc["paragraphs"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn every_json_flag_says_what_it_prints() {
+    for command in [
+        &["brief"][..],
+        &["inspect"],
+        &["bench"],
+        &["eval"],
+        &["eval", "compare"],
+        &["eval", "translate"],
+        &["models", "list"],
+    ] {
+        let out = nordbrief().args(command).arg("--help").output().unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        let json = help
+            .split("\n  -")
+            .find(|option| option.trim_start().starts_with("-json"))
+            .unwrap_or_else(|| panic!("{command:?} --help has no --json: {help}"));
+        assert!(
+            ["object", "array", "JSON Lines"]
+                .iter()
+                .any(|shape| json.contains(shape)),
+            "{command:?} --json does not say what it prints: {json}"
+        );
+    }
 }

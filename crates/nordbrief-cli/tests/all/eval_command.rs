@@ -6,17 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use assert_cmd::prelude::*;
 use nordbrief::eval::report::{metric, Report, METRICS};
 use serde_json::{json, Value};
 
-use crate::support::repo;
-
-fn nordbrief() -> Command {
-    let mut command = Command::cargo_bin("nordbrief").unwrap();
-    command.current_dir(repo());
-    command
-}
+use crate::support::{nordbrief, repo};
 
 fn reference(id: &str) -> Value {
     let path = repo().join(format!("eval/references/{id}.json"));

@@ -1,9 +1,10 @@
 //! `nordbrief translate` and `nordbrief eval translate` through the binary,
 //! with canned answers instead of a model.
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+
+use crate::support::nordbrief;
 
 const REPORT: &str = "Rapport 2013\n\nRegeringen afsatte 200 mio. EUR i 2012 i henhold til § 282.\n\n- Styrke samarbejdet med nabolandene.\n- Øge støtten med 5 %.\n";
 const REPORT_ENGLISH: &str =
@@ -11,12 +12,6 @@ const REPORT_ENGLISH: &str =
     [3] Strengthen cooperation with the neighbouring countries.\n[4] Increase support by 5%.";
 const NOTE: &str = "Sverige tog emot 90 flyktingar från Syrien förra året.\n";
 const NOTE_ENGLISH: &str = "Sweden received 19 refugees from Syria last year.";
-
-fn nordbrief() -> Command {
-    let mut cmd = Command::cargo_bin("nordbrief").unwrap();
-    cmd.env_remove("NORDBRIEF_MODEL");
-    cmd
-}
 
 fn answers(dir: &Path, translations: &[&str]) -> PathBuf {
     let path = dir.join("answers.json");

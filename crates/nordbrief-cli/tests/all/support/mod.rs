@@ -191,6 +191,25 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The binary, run from the repository root, with no model named by the
+/// environment.
+pub fn nordbrief() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("nordbrief").expect("the binary is built");
+    cmd.current_dir(repo()).env_remove("NORDBRIEF_MODEL");
+    cmd
+}
+
+/// [`nordbrief`] kept off the network and away from the user's caches.
+pub fn nordbrief_offline() -> assert_cmd::Command {
+    let mut cmd = nordbrief();
+    let scratch = std::env::temp_dir().join("nordbrief-cli-tests");
+    cmd.env("HF_HUB_OFFLINE", "1")
+        .env("HF_HOME", scratch.join("hf"))
+        .env("NORDBRIEF_CACHE", scratch.join("cache"))
+        .env("NORDBRIEF_PYTHON", "/nonexistent/python3");
+    cmd
+}
+
 /// Relative paths in the tests (`seeds/…`, `eval/…`) are the repository's.
 #[ctor::ctor]
 fn at_the_repository_root() {
