@@ -177,10 +177,19 @@ fn every_json_flag_says_what_it_prints() {
     ] {
         let out = nordbrief().args(command).arg("--help").output().unwrap();
         let help = String::from_utf8(out.stdout).unwrap();
-        let json = help
-            .split("\n  -")
-            .find(|option| option.trim_start().starts_with("-json"))
+        // The --json option's lines: its own, then its description up to the
+        // next option.
+        let mut lines = help.lines().skip_while(|line| {
+            !(line.trim_start().starts_with("--json") || line.contains(", --json"))
+        });
+        let first = lines
+            .next()
             .unwrap_or_else(|| panic!("{command:?} --help has no --json: {help}"));
+        let rest = lines.take_while(|line| !line.trim_start().starts_with('-'));
+        let json = std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(
             ["object", "array", "JSON Lines"]
                 .iter()

@@ -411,14 +411,15 @@ fn eval_translate_scores_hypothesis_files() {
     assert!(String::from_utf8_lossy(&short.stderr).contains("translate at least the first 3 lines"));
 }
 
-/// The Chromium binary: $NORDBRIEF_CHROMIUM, or the first of the usual
-/// names on PATH.
-fn chromium() -> Option<PathBuf> {
+/// The Chromium binary: $NORDBRIEF_CHROMIUM, the first of the usual names
+/// on PATH, or one `scripts/fetch-chromium` fetches into `target/chromium`
+/// (Debian's packages, unpacked without root).
+fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("NORDBRIEF_CHROMIUM") {
-        return Some(PathBuf::from(path));
+        return PathBuf::from(path);
     }
-    let path = std::env::var_os("PATH")?;
-    [
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path = [
         "chromium",
         "chromium-browser",
         "google-chrome",
@@ -426,7 +427,21 @@ fn chromium() -> Option<PathBuf> {
     ]
     .iter()
     .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-    .find(|candidate| candidate.is_file())
+    .find(|candidate| candidate.is_file());
+    if let Some(found) = on_path {
+        return found;
+    }
+    let fetched = Command::new(repo().join("scripts/fetch-chromium"))
+        .arg(repo().join("target/chromium"))
+        .output()
+        .expect("cannot run scripts/fetch-chromium");
+    assert!(
+        fetched.status.success(),
+        "Chromium is needed to check that report.html renders, and scripts/fetch-chromium could not fetch it: {}\n\
+         Install it (Debian: apt-get install -y chromium) or point NORDBRIEF_CHROMIUM at a Chrome/Chromium binary",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    PathBuf::from(String::from_utf8(fetched.stdout).unwrap().trim())
 }
 
 /// report.html renders in headless Chromium: a full-height screenshot of
@@ -434,10 +449,7 @@ fn chromium() -> Option<PathBuf> {
 /// 10 KB as PNG; the report is well over 100 KB).
 #[test]
 fn report_html_renders_in_headless_chromium() {
-    let chromium = chromium().expect(
-        "Chromium is needed to check that report.html renders: install it (Debian: apt-get install -y chromium) \
-         or point NORDBRIEF_CHROMIUM at a Chrome/Chromium binary",
-    );
+    let chromium = chromium();
     let briefs = tempfile::tempdir().unwrap();
     good_briefs(briefs.path());
     worse_briefs(briefs.path());

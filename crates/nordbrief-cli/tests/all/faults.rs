@@ -3,7 +3,8 @@
 //! verified, a read-only model cache, a pip mirror that fails halfway (a fake
 //! Python on NORDBRIEF_PYTHON), and batches started at once on one folder.
 //! Each must end with a clear message, no torn or corrupt file, and a next
-//! run that recovers. The mounts need root, as CI has.
+//! run that recovers. The mounts need root; without it the test runs itself
+//! again in a user and mount namespace.
 
 use crate::support::*;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
@@ -220,7 +221,7 @@ impl Mount {
             .unwrap();
         assert!(
             status.success(),
-            "mounting a tmpfs at {} needs root (CI runs as root)",
+            "mounting a tmpfs at {} needs root (or root of a user namespace)",
             path.display()
         );
         Mount(path.to_path_buf())
@@ -253,6 +254,11 @@ fn fill(dir: &Path) {
 
 #[test]
 fn a_full_disk_stops_the_batch_with_a_clear_error_and_no_torn_file() {
+    if !is_root() {
+        return rerun_as_namespace_root(
+            "faults::a_full_disk_stops_the_batch_with_a_clear_error_and_no_torn_file",
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let answers = scripted(dir.path(), 0);
     let inbox = inbox(dir.path(), 40);
@@ -653,6 +659,11 @@ fn a_model_changed_after_verification_is_caught_removed_and_fetched_again() {
 
 #[test]
 fn a_read_only_cache_still_serves_its_models_and_says_why_it_cannot_store_one() {
+    if !is_root() {
+        return rerun_as_namespace_root(
+            "faults::a_read_only_cache_still_serves_its_models_and_says_why_it_cannot_store_one",
+        );
+    }
     // A cache already holding the model, then made read-only.
     let models = Models::new();
     let mount = Mount::tmpfs(&models.cache(), "size=4m");

@@ -215,3 +215,39 @@ pub fn nordbrief_offline() -> assert_cmd::Command {
 fn at_the_repository_root() {
     std::env::set_current_dir(repo()).expect("the repository root exists");
 }
+
+/// Whether this process is root, of the machine or of a user namespace:
+/// what mounting a tmpfs needs.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let uids = status.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
+            Some(uids.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs one test of this binary again as root of new user and mount
+/// namespaces (`unshare --user --map-root-user --mount`), so a test that
+/// mounts a tmpfs needs no privileges. `test` is its path in this binary
+/// (`faults::…`); the child must run exactly that test, and pass.
+pub fn rerun_as_namespace_root(test: &str) {
+    let output = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--include-ignored", "--nocapture"])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{test} needs a mount: cannot run unshare ({e}); run as root or install util-linux"
+            )
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test} in a user and mount namespace:\n{stdout}\n{stderr}"
+    );
+    eprint!("{stderr}");
+}
