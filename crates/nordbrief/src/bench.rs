@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 use crate::brief::{StageTiming, Timings};
-use crate::model::load::LoadedModel;
+use crate::model::LoadedModel;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchConfig {

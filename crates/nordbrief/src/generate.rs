@@ -10,8 +10,8 @@ use candle_transformers::generation::{LogitsProcessor, Sampling};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-use crate::model::load::LoadedModel;
-use crate::model::template::ChatMessage;
+use crate::model::ChatMessage;
+use crate::model::LoadedModel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -21,7 +21,7 @@ pub enum GenerateError {
         context: usize,
     },
     #[error("{0}")]
-    Template(#[from] crate::model::template::TemplateError),
+    Template(#[from] crate::model::TemplateError),
     #[error("tokenizing the prompt failed: {0}")]
     Tokenize(String),
     #[error("inference failed: {0}")]

@@ -5,6 +5,12 @@
 //! [`brief`]; [`eval`] reads briefs and references beside them; [`batch`]
 //! runs any task over a folder, and [`tasks`] (briefs, translations) sit on top. [`facts`] and
 //! [`prompts`] are leaves anything above may use.
+//!
+//! The public API is what each module re-exports (`model::load`,
+//! `pipeline::brief_document`, `brief::Translation`, …); the files behind it
+//! are private. Namespaces kept whole on purpose: `ingest::lang` (language
+//! identification) and the metrics `eval::{bleu, chrf, rouge, porter}` with
+//! `eval::{report, run, translation}` on top of them.
 
 pub mod batch;
 pub mod bench;

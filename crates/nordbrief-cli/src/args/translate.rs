@@ -3,8 +3,8 @@ use std::path::PathBuf;
 
 use super::ModelArgs;
 use nordbrief::batch::Shard;
-use nordbrief::brief::translation::TranslationFormat;
-use nordbrief::pipeline::translate::TranslateOptions;
+use nordbrief::brief::TranslationFormat;
+use nordbrief::pipeline::TranslateOptions;
 
 #[derive(Args)]
 pub struct TranslateArgs {

@@ -15,7 +15,7 @@ use nordbrief::tasks::brief_end_to_end;
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let threads = set_threads(args.model.threads);
     let model = resolve_model(&args.model, false)?;
-    let mut loaded = nordbrief::model::load::load(&model.path)?;
+    let mut loaded = nordbrief::model::load(&model.path)?;
     let text = bench::sample_text(Path::new("seeds"));
     let config = BenchConfig {
         prefill_tokens: args.prefill.clone(),

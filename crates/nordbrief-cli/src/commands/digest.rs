@@ -31,7 +31,7 @@ pub fn run(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<ExitC
             dir.display()
         );
     }
-    let md = nordbrief::brief::digest::digest(&briefs);
+    let md = nordbrief::brief::digest(&briefs);
     match out {
         Some(path) => {
             std::fs::write(path, md).with_context(|| format!("cannot write {}", path.display()))?

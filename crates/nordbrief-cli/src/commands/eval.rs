@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::{generator_source, set_threads};
 use crate::args::{EvalArgs, EvalCommand, EvalTranslateArgs};
 use crate::output::exit_code;
-use nordbrief::pipeline::translate::TranslateOptions;
+use nordbrief::pipeline::TranslateOptions;
 use nordbrief::prompts::PromptSet;
 use nordbrief::tasks::{generator_loader, LineTranslator};
 

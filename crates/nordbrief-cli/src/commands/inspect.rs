@@ -16,7 +16,7 @@ fn cached_tokenizer(id: Option<&str>) -> Option<(String, tokenizers::Tokenizer)>
         .ok()?
         .into_iter()
         .find(|m| m.id == id && m.cached)?;
-    let tokenizer = nordbrief::model::load::load_tokenizer_only(&status.path?).ok()?;
+    let tokenizer = nordbrief::model::load_tokenizer_only(&status.path?).ok()?;
     Some((id, tokenizer))
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::{finish_batch, prepare_batch, set_threads, BatchSetup};
 use crate::args::TranslateArgs;
 use crate::progress::Display;
-use nordbrief::pipeline::translate::TranslateOptions;
+use nordbrief::pipeline::TranslateOptions;
 use nordbrief::prompts::PromptSet;
 use nordbrief::tasks::{translate_batch, translate_task};
 

@@ -1,8 +1,8 @@
 //! Replays every input in fuzz/regressions/<target>/ with that fuzz target's
 //! checks, so what fuzzing once found stays fixed without a fuzzer in CI.
 
-use nordbrief::model::template::{ChatMessage, ChatTemplate};
-use nordbrief::pipeline::answer;
+use nordbrief::model::{ChatMessage, ChatTemplate};
+use nordbrief::pipeline::{dedupe_points, parse_brief_answer};
 use std::io::Write;
 use std::path::Path;
 
@@ -29,7 +29,7 @@ fn answer_parser_regressions() {
         let Ok(text) = std::str::from_utf8(&data) else {
             continue;
         };
-        let parsed = answer::parse_brief_answer(text);
+        let parsed = parse_brief_answer(text);
         for field in [&parsed.title, &parsed.summary] {
             assert!(!field.contains('\n'), "{name}: {field:?}");
             assert_eq!(field.trim(), field.as_str(), "{name}");
@@ -42,7 +42,7 @@ fn answer_parser_regressions() {
             assert_eq!(point.trim(), point.as_str(), "{name}");
         }
         assert_eq!(
-            answer::dedupe_points(parsed.key_points.clone()),
+            dedupe_points(parsed.key_points.clone()),
             parsed.key_points,
             "{name}"
         );

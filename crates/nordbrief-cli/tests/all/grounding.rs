@@ -3,7 +3,7 @@
 //! the source sentences that support it).
 
 use nordbrief::ingest::Document;
-use nordbrief::pipeline::ground::{Grounder, SUPPORT_THRESHOLD, SUPPORT_THRESHOLD_WITH_FIGURES};
+use nordbrief::pipeline::{Grounder, SUPPORT_THRESHOLD, SUPPORT_THRESHOLD_WITH_FIGURES};
 
 fn normal(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")

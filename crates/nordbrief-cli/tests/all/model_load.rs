@@ -1,10 +1,10 @@
 //! The real small model's file: its tokenizer and chat template as
 //! nordbrief rebuilds them from the GGUF metadata.
 
-use nordbrief::model::load::load;
-use nordbrief::model::template::ChatMessage;
+use nordbrief::model::load;
+use nordbrief::model::ChatMessage;
 
-fn small_model() -> nordbrief::model::load::LoadedModel {
+fn small_model() -> nordbrief::model::LoadedModel {
     let manifest = nordbrief::model::find_manifest("qwen2.5-coder-0.5b-instruct").unwrap();
     let mut opts = nordbrief::model::ResolveOptions::from_env();
     opts.quiet = true;

@@ -7,7 +7,7 @@
 //! The fixture was written by `record_reference` (ignored) from that
 //! implementation; rerunning it on a later one would make the test vacuous.
 
-use nordbrief::model::load::{load, LoadedModel};
+use nordbrief::model::{load, LoadedModel};
 use serde::{Deserialize, Serialize};
 
 const FIXTURE: &str = "crates/nordbrief-cli/tests/all/fixtures/qwen2_small_logits.json";
@@ -50,10 +50,8 @@ fn model(id: &str) -> LoadedModel {
 fn prompt(model: &LoadedModel) -> Vec<u32> {
     let text = std::fs::read_to_string("seeds/000_80af01f0790fae2a.txt").unwrap();
     let messages = [
-        nordbrief::model::template::ChatMessage::system(
-            "You summarise Swedish documents in English.",
-        ),
-        nordbrief::model::template::ChatMessage::user(&text),
+        nordbrief::model::ChatMessage::system("You summarise Swedish documents in English."),
+        nordbrief::model::ChatMessage::user(&text),
     ];
     let rendered = model.template.render(&messages).unwrap();
     let ids = model
@@ -303,7 +301,7 @@ fn sequences_decoded_together_agree_on_both_models() {
 #[test]
 fn answers_written_together_are_whole_and_separate() {
     use nordbrief::generate::{GenerationSettings, Generator, ModelGenerator};
-    use nordbrief::model::template::ChatMessage;
+    use nordbrief::model::ChatMessage;
     let mut generator = ModelGenerator::new(small_model());
     let system = ChatMessage::system(
         "You translate Swedish into English. Answer with the translation only.",

@@ -585,10 +585,10 @@ fn a_derive_rule_converts_once_and_records_its_recipe() {
     assert_eq!(derived.source, "derived");
     assert_eq!(derived.derived_from.as_deref(), Some(sha.as_str()));
     assert!(derived.path.ends_with("models/tiny/tiny.requant-q8_0.gguf"));
-    let types = nordbrief::model::requantize::tensor_type_counts(&derived.path).unwrap();
+    let types = nordbrief::model::tensor_type_counts(&derived.path).unwrap();
     assert_eq!(types.get("Q8_0"), Some(&1));
     assert_eq!(types.get("Q5_0"), None);
-    let recipe = nordbrief::model::requantize::read_recipe(&derived.path).unwrap();
+    let recipe = nordbrief::model::read_recipe(&derived.path).unwrap();
     assert_eq!(recipe.sha256, derived.sha256);
     assert_eq!(recipe.source_sha256, sha);
 

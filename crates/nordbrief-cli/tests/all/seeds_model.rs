@@ -11,7 +11,7 @@ use crate::support;
 
 use assert_cmd::Command;
 use nordbrief::brief::Brief;
-use nordbrief::pipeline::answer::dedupe_points;
+use nordbrief::pipeline::dedupe_points;
 use nordbrief::pipeline::is_english;
 use std::path::Path;
 

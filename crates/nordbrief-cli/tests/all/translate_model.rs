@@ -4,17 +4,17 @@
 
 use crate::support;
 
-use nordbrief::brief::translation::{Flag, Translation};
 use nordbrief::brief::ModelInfo;
+use nordbrief::brief::{Flag, Translation};
 use nordbrief::facts::missing_numbers;
 use nordbrief::generate::ModelGenerator;
 use nordbrief::ingest::{ingest_path, lang, Document, Language, ParagraphKind};
-use nordbrief::pipeline::translate::{translate_document, TranslateOptions, TranslateRequest};
+use nordbrief::pipeline::{translate_document, TranslateOptions, TranslateRequest};
 use nordbrief::prompts::PromptSet;
 
 fn default_model() -> ModelGenerator {
     let path = support::resolve_model(&nordbrief::model::default_model_id());
-    ModelGenerator::new(nordbrief::model::load::load(&path).expect("the default model loads"))
+    ModelGenerator::new(nordbrief::model::load(&path).expect("the default model loads"))
 }
 
 fn translate(generator: &mut ModelGenerator, doc: &Document) -> Translation {

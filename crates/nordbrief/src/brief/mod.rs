@@ -1,8 +1,11 @@
 //! The brief: what nordbrief produces for one document, with its JSON
 //! (serde) and Markdown renderings.
 
-pub mod digest;
-pub mod translation;
+mod digest;
+mod translation;
+
+pub use digest::digest;
+pub use translation::{Flag, GlossaryEntry, TranslatedParagraph, Translation, TranslationFormat};
 
 use serde::{Deserialize, Serialize};
 

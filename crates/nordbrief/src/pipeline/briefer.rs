@@ -4,7 +4,7 @@
 use super::ask::Asker;
 use super::options::{BriefOptions, PipelineError, Stage};
 use crate::generate::Generation;
-use crate::model::template::ChatMessage;
+use crate::model::ChatMessage;
 use crate::prompts::PromptSet;
 
 pub(super) struct Briefer<'a> {

@@ -11,7 +11,7 @@ use super::options::{PipelineError, Stage, KEY_POINTS, SUMMARY_WORDS};
 use super::reduce::{mend_cut_answer, summary_candidates};
 use crate::facts::SourceIndex;
 use crate::generate::StopReason;
-use crate::model::template::ChatMessage;
+use crate::model::ChatMessage;
 
 /// A title longer than this is a sentence, not the title asked for.
 pub(super) const MAX_TITLE_WORDS: usize = 15;

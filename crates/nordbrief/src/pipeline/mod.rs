@@ -3,24 +3,27 @@
 //! check the brief is English and states only facts the source has, asking
 //! the model again once where it is not.
 
-pub mod answer;
+pub(crate) mod answer;
 mod ask;
 mod assemble;
 mod briefer;
 mod checks;
-pub mod chunk;
+pub(crate) mod chunk;
 mod follow_ups;
-pub mod ground;
+pub(crate) mod ground;
 mod notes;
 mod options;
 mod reduce;
-pub mod translate;
+pub(crate) mod translate;
 
+pub use answer::{dedupe_points, parse_brief_answer};
 pub use assemble::brief_document;
 pub use checks::is_english;
+pub use ground::{Grounder, SUPPORT_THRESHOLD, SUPPORT_THRESHOLD_WITH_FIGURES};
 pub use options::{
     BriefOptions, BriefRequest, PipelineError, PipelineEvent, Stage, KEY_POINTS, SUMMARY_WORDS,
 };
+pub use translate::{translate_document, translate_lines, TranslateOptions, TranslateRequest};
 
 #[cfg(test)]
 mod tests {
@@ -30,7 +33,7 @@ mod tests {
     use crate::brief::{Brief, ModelInfo};
     use crate::generate::{ScriptedGenerator, StopReason};
     use crate::ingest::Document;
-    use crate::model::template::ChatMessage;
+    use crate::model::ChatMessage;
     use crate::prompts::PromptSet;
 
     const SWEDISH: &str = "Rådets möte den 12-13 juni\n\nSverige stöder de föreslagna rådsslutsatserna om integration. \

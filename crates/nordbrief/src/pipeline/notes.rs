@@ -9,7 +9,7 @@ use super::checks::is_english;
 use super::chunk::{self, chunk, Piece};
 use super::options::{PipelineError, Stage};
 use crate::generate::{Generation, StopReason};
-use crate::model::template::ChatMessage;
+use crate::model::ChatMessage;
 
 /// The map stage's result: English notes labelled "Part N of M".
 pub(super) struct Notes {

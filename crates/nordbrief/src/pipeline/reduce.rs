@@ -9,7 +9,7 @@ use super::checks::{facts_not_in, is_english};
 use super::options::{PipelineError, Stage};
 use crate::facts::SourceIndex;
 use crate::generate::StopReason;
-use crate::model::template::ChatMessage;
+use crate::model::ChatMessage;
 
 impl Briefer<'_> {
     /// Reduce: the brief itself, asked again once when it is not English and

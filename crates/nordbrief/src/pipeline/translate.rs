@@ -21,12 +21,12 @@ use std::time::Instant;
 use super::ask::Asker;
 use super::checks::is_english;
 use super::options::{PipelineError, PipelineEvent, Stage};
-use crate::brief::translation::{Flag, GlossaryEntry, TranslatedParagraph, Translation};
+use crate::brief::{Flag, GlossaryEntry, TranslatedParagraph, Translation};
 use crate::brief::{LanguageLabel, ModelInfo};
 use crate::facts::{missing_numbers, unsupported_facts, FactKind, SourceIndex};
 use crate::generate::{Generation, GenerationSettings, Generator, StopReason};
 use crate::ingest::{Document, Language};
-use crate::model::template::ChatMessage;
+use crate::model::ChatMessage;
 use crate::prompts::PromptSet;
 
 #[derive(Debug, Clone, Serialize)]

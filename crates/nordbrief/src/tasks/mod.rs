@@ -86,7 +86,7 @@ pub fn generator_loader(
                 sha256: model.sha256.clone(),
             };
             let loader: GeneratorLoader = Box::new(move || {
-                let loaded = crate::model::load::load(&model.path)?;
+                let loaded = crate::model::load(&model.path)?;
                 let seconds = loaded.load_seconds;
                 Ok((
                     Box::new(ModelGenerator::new(loaded)) as Box<dyn Generator>,

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use super::GeneratorLoader;
 use crate::batch::{settings_sha256, Batch, DocumentTask, Shard, TaskLoader, TaskOutput};
-use crate::brief::translation::TranslationFormat;
 use crate::brief::ModelInfo;
+use crate::brief::TranslationFormat;
 use crate::generate::Generator;
 use crate::ingest::Document;
 use crate::pipeline::translate::{translate_document, TranslateOptions, TranslateRequest};
