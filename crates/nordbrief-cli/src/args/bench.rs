@@ -1,7 +1,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
-use super::ModelArgs;
+use super::model::ModelArgs;
 
 #[derive(Args)]
 pub struct BenchArgs {

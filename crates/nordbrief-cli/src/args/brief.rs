@@ -1,7 +1,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
-use super::ModelArgs;
+use super::model::ModelArgs;
 use nordbrief::batch::Shard;
 use nordbrief::pipeline::BriefOptions;
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Brief;
+use super::record::Brief;
 
 /// Key points shown per document in the digest.
 const TOP_POINTS: usize = 2;

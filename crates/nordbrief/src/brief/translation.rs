@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::{LanguageLabel, ModelInfo, Timings};
+use super::record::{LanguageLabel, ModelInfo, Timings};
 use crate::ingest::ParagraphKind;
 
 /// Something wrong with a translated paragraph that a second request did not mend.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use once_cell::sync::Lazy;
 use regex::Regex;
 
-use super::{Footnote, ParagraphKind};
+use super::document::{Footnote, ParagraphKind};
 
 /// A block of text (paragraph, heading or list item) before segmentation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use quick_xml::events::Event;
 use scraper::{Html, Node};
 
 use super::clean::Block;
-use super::ParagraphKind;
+use super::document::ParagraphKind;
 
 /// Why a DOCX or PDF could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,10 +353,10 @@ fn docx_paragraphs(xml: &str) -> Result<Vec<DocxParagraph>, ExtractError> {
                                 "more than {MAX_DOCX_PARAGRAPHS} paragraphs"
                             )));
                         }
-                        if text_bytes as u64 > super::MAX_INPUT_BYTES {
+                        if text_bytes as u64 > super::document::MAX_INPUT_BYTES {
                             return Err(ExtractError::TooLarge(format!(
                                 "more than {} MB of text",
-                                super::MAX_INPUT_BYTES / (1024 * 1024)
+                                super::document::MAX_INPUT_BYTES / (1024 * 1024)
                             )));
                         }
                         paragraphs.push(DocxParagraph {

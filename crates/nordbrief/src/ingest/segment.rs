@@ -4,7 +4,7 @@
 //! "dvs.", "nr.".
 
 use super::clean::Block;
-use super::{Paragraph, ParagraphKind};
+use super::document::{Paragraph, ParagraphKind};
 
 /// Abbreviations (lowercase, with their final period) after which a period
 /// does not end a sentence.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::GeneratorLoader;
+use super::generator::GeneratorLoader;
 use crate::batch::{settings_sha256, Batch, DocumentTask, Shard, TaskLoader, TaskOutput};
 use crate::brief::ModelInfo;
 use crate::generate::Generator;

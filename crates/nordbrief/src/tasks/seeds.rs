@@ -5,7 +5,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{brief_batch, brief_task, generator_loader, GeneratorSource, TaskError};
+use super::brief::{brief_batch, brief_task};
+use super::generator::{generator_loader, GeneratorSource, TaskError};
 use crate::batch::Outcome;
 use crate::brief::{Brief, StageTiming};
 use crate::pipeline::BriefOptions;
