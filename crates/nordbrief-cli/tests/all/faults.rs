@@ -228,8 +228,10 @@ impl Mount {
     }
 
     fn remount(&self, options: &str) {
+        // Type and source given: inside a user namespace mount(8) cannot
+        // remount by the mount point alone.
         let status = Command::new("mount")
-            .args(["-o", &format!("remount,{options}")])
+            .args(["-t", "tmpfs", "-o", &format!("remount,{options}"), "tmpfs"])
             .arg(&self.0)
             .status()
             .unwrap();
