@@ -4,9 +4,11 @@
 mod cache;
 mod error;
 mod gguf;
+mod hub;
 mod load;
 mod manifest;
 mod mirror;
+mod options;
 mod progress;
 mod qwen2;
 mod requantize;
@@ -21,7 +23,6 @@ pub use manifest::{
     builtin_manifests, default_model_id, find_manifest, find_manifest_in, ModelManifest,
 };
 pub use requantize::{read_recipe, tensor_type_counts};
-pub use resolve::{
-    list, resolve, resolve_path, verify, ModelStatus, ResolveOptions, ResolvedModel, VerifyReport,
-};
+pub use options::{ResolveOptions, ResolvedModel};
+pub use resolve::{list, resolve, resolve_path, verify, ModelStatus, VerifyReport};
 pub use template::{ChatMessage, ChatTemplate, TemplateError};
