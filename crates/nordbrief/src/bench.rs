@@ -305,6 +305,47 @@ impl BenchReport {
 
 /// Scandinavian text to time the model on, so the token mix is realistic:
 /// the first document under `dir`, or a repeated Swedish sentence.
+/// The embedding model timed on one document's paragraphs.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedBench {
+    pub paragraphs: usize,
+    /// Tokens as fed: prefix, `<s>` and `</s>` included, after truncation.
+    pub tokens: usize,
+    pub seconds: f64,
+    pub tokens_per_second: f64,
+    pub threads: usize,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Embeds every paragraph of `document` as passages, once, timed.
+pub fn embed_document(
+    embedder: &crate::model::Embedder,
+    document: &crate::ingest::Document,
+    threads: usize,
+) -> Result<EmbedBench, crate::model::EmbedError> {
+    use crate::model::EmbedKind;
+    let texts: Vec<&str> = document
+        .paragraphs
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect();
+    let mut tokens = 0;
+    for text in &texts {
+        tokens += embedder.token_ids(text, EmbedKind::Passage)?.len();
+    }
+    let start = Instant::now();
+    embedder.embed(&texts, EmbedKind::Passage)?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(EmbedBench {
+        paragraphs: texts.len(),
+        tokens,
+        seconds,
+        tokens_per_second: tokens as f64 / seconds.max(1e-9),
+        threads,
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}
+
 pub fn sample_text(dir: &std::path::Path) -> String {
     crate::batch::collect_inputs(&[dir.to_path_buf()])
         .ok()

@@ -1,6 +1,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use super::embed::EmbeddingArgs;
 use super::model::ModelArgs;
 
 #[derive(Args)]
@@ -37,4 +38,10 @@ pub struct BenchArgs {
     pub json: bool,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Time the embedding model instead: every paragraph of FILE embedded as passages
+    /// (tokens/s, seconds, peak memory); the text model is not loaded.
+    #[arg(long, value_name = "FILE")]
+    pub embed: Option<PathBuf>,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
 }

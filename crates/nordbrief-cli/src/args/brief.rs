@@ -1,6 +1,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use super::embed::EmbeddingArgs;
 use super::model::ModelArgs;
 use nordbrief::batch::Shard;
 use nordbrief::pipeline::BriefOptions;
@@ -18,6 +19,11 @@ pub struct BriefArgs {
     /// timings).
     #[arg(long)]
     pub json: bool,
+    /// Check key points' citations by shared wording only, without the embedding model.
+    #[arg(long, conflicts_with = "embedding_path")]
+    pub no_embeddings: bool,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
     /// Quote each key point's supporting sentence, in the original language, in the Markdown brief.
     #[arg(long)]
     pub quotes: bool,

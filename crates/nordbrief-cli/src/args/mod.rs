@@ -2,6 +2,7 @@
 
 mod bench;
 mod brief;
+mod embed;
 mod eval;
 mod inspect;
 mod model;
@@ -10,6 +11,7 @@ mod translate;
 
 pub use bench::BenchArgs;
 pub use brief::BriefArgs;
+pub use embed::{EmbedArgs, EmbeddingArgs};
 pub use eval::{EvalArgs, EvalCommand, EvalTranslateArgs};
 pub use inspect::InspectArgs;
 pub use model::ModelArgs;
@@ -50,6 +52,8 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Sentence embeddings of texts or of a document's paragraphs, and how alike they are.
+    Embed(EmbedArgs),
     /// Show a document as the model will see it: cleaned paragraphs, language, counts, rules fired.
     Inspect(InspectArgs),
     /// Measure the model's speed here: load time, prefill and decode tok/s, peak memory.

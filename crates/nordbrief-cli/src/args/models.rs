@@ -4,7 +4,7 @@ use clap::Subcommand;
 pub enum ModelsCommand {
     /// Known models: id, size, whether cached and where.
     List {
-        /// Print one JSON array: id, name, default, size, cached, verified, path, source.
+        /// Print one JSON array: id, name, kind (text or embedding), default, size, cached, verified, path, source.
         #[arg(long)]
         json: bool,
     },

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{generator_source, resolve_model, set_threads};
+use super::{generator_source, load_embedder, resolve_model, set_threads};
 use crate::args::BenchArgs;
 use nordbrief::bench::{self, BenchConfig};
 use nordbrief::generate::GenerationSettings;
@@ -14,6 +14,9 @@ use nordbrief::tasks::brief_end_to_end;
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let threads = set_threads(args.model.threads);
+    if let Some(file) = &args.embed {
+        return embed(&args, file, threads);
+    }
     let model = resolve_model(&args.model, false)?;
     let mut loaded = nordbrief::model::load(&model.path)?;
     let text = bench::sample_text(Path::new("seeds"));
@@ -34,9 +37,16 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         Some(seeds) => {
             let prompts = PromptSet::from_env().context("cannot load the prompt templates")?;
             let source = generator_source(&args.model, true)?;
+            let embedder = load_embedder(&args.embedding, args.model.allow_unpinned, true)?;
             Some(
-                brief_end_to_end(seeds, args.seeds_out.as_deref(), source, &prompts)
-                    .with_context(|| format!("cannot brief {} end to end", seeds.display()))?,
+                brief_end_to_end(
+                    seeds,
+                    args.seeds_out.as_deref(),
+                    source,
+                    &prompts,
+                    Some(embedder),
+                )
+                .with_context(|| format!("cannot brief {} end to end", seeds.display()))?,
             )
         }
         None => None,
@@ -68,6 +78,31 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             }
         }
         outln!("\n{}", bench::stage_table(&e.stages));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench --embed FILE`: the embedding model on one document.
+fn embed(args: &BenchArgs, file: &Path, threads: usize) -> Result<ExitCode> {
+    let document = nordbrief::ingest::ingest_path(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let embedder = load_embedder(&args.embedding, args.model.allow_unpinned, args.json)?;
+    let report = bench::embed_document(&embedder, &document, threads)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!(
+            "embedded {} paragraphs, {} tokens, in {:.1}s on {} threads: {:.0} tokens/s; peak memory {}",
+            report.paragraphs,
+            report.tokens,
+            report.seconds,
+            report.threads,
+            report.tokens_per_second,
+            report
+                .peak_rss_bytes
+                .map(|b| format!("{:.0} MiB", b as f64 / (1 << 20) as f64))
+                .unwrap_or_else(|| "unknown".into())
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

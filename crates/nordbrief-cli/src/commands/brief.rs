@@ -3,12 +3,12 @@
 use anyhow::{bail, Context, Result};
 use std::process::ExitCode;
 
-use super::{finish_batch, prepare_batch, set_threads, BatchSetup};
+use super::{finish_batch, load_embedder, prepare_batch, set_threads, BatchSetup};
 use crate::args::BriefArgs;
 use crate::progress::Display;
 use nordbrief::pipeline::BriefOptions;
 use nordbrief::prompts::PromptSet;
-use nordbrief::tasks::{brief_batch, brief_task};
+use nordbrief::tasks::{brief_batch, brief_task, EMBEDDING_MEMO_DIR};
 
 pub fn run(args: BriefArgs) -> Result<ExitCode> {
     set_threads(args.model.threads);
@@ -29,6 +29,18 @@ pub fn run(args: BriefArgs) -> Result<ExitCode> {
         args.force,
         "brief",
     )?;
+    // Canned answers (the pipeline's tests) check by wording unless a
+    // folder is named: they must not fetch a model.
+    let scripted = args.model.scripted_answers.is_some() && args.embedding.embedding_path.is_none();
+    let embedder = if args.no_embeddings || scripted {
+        None
+    } else {
+        Some(load_embedder(
+            &args.embedding,
+            args.model.allow_unpinned,
+            args.quiet,
+        )?)
+    };
     let batch = brief_batch(
         documents,
         out.clone(),
@@ -37,10 +49,18 @@ pub fn run(args: BriefArgs) -> Result<ExitCode> {
         &model,
         &options,
         &prompts,
+        embedder.as_ref().map(|e| e.sha256()),
     );
+    let memo_dir = (!single).then(|| out.join(EMBEDDING_MEMO_DIR));
     let mut display = Display::new(args.quiet || single);
     let outcomes = batch.run(
-        brief_task(load_generator, model, options, &prompts),
+        brief_task(
+            load_generator,
+            model,
+            options,
+            &prompts,
+            embedder.map(|e| (e, memo_dir)),
+        ),
         &mut |e| display.event(e),
     )?;
     display.finish();

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod brief;
 pub mod digest;
+pub mod embed;
 pub mod eval;
 pub mod inspect;
 pub mod models;
@@ -43,7 +44,46 @@ pub fn resolve_model(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
     }
     let id = args.model.clone().unwrap_or_else(model::default_model_id);
     let manifest = model::find_manifest_in(&id, opts.models_dir.as_deref())?;
+    if manifest.kind != model::ModelKind::Text {
+        bail!(
+            "model `{id}` is an {} model, not one that writes text; pass a text model with --model (see `nordbrief models list`)",
+            manifest.kind.name()
+        );
+    }
     model::resolve(&manifest, &opts).with_context(|| format!("cannot obtain model `{id}`"))
+}
+
+/// The embedding model the flags name, resolved (fetched and verified) and loaded.
+pub fn load_embedder(
+    args: &crate::args::EmbeddingArgs,
+    allow_unpinned: bool,
+    quiet: bool,
+) -> Result<model::Embedder> {
+    let mut opts = ResolveOptions::from_env();
+    opts.quiet = quiet || !std::io::stderr().is_terminal();
+    opts.allow_unpinned |= allow_unpinned;
+    let resolved = match &args.embedding_path {
+        Some(dir) => model::resolve_folder_path(dir, &opts)
+            .with_context(|| format!("cannot use embedding model folder {}", dir.display()))?,
+        None => {
+            let id = &args.embedding_model;
+            let manifest = model::find_manifest_in(id, opts.models_dir.as_deref())?;
+            if manifest.kind != model::ModelKind::Embedding {
+                bail!(
+                    "model `{id}` is a {} model; --embedding-model takes an embedding model (see `nordbrief models list`)",
+                    manifest.kind.name()
+                );
+            }
+            model::resolve(&manifest, &opts)
+                .with_context(|| format!("cannot obtain embedding model `{id}`"))?
+        }
+    };
+    model::Embedder::load(&resolved.path, &resolved.sha256).with_context(|| {
+        format!(
+            "cannot load the embedding model in {}",
+            resolved.path.display()
+        )
+    })
 }
 
 /// The model the flags name (resolved: fetched and verified), or canned answers.

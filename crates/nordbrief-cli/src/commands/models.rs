@@ -29,7 +29,7 @@ pub fn run(command: ModelsCommand) -> Result<ExitCode> {
                     (Some(p), true) => format!("cached at {}", p.display()),
                     _ => "not cached".to_string(),
                 };
-                outln!("{mark} {:<32} {:>8}  {place}", m.id, size);
+                outln!("{mark} {:<32} {:<9} {:>8}  {place}", m.id, m.kind, size);
             }
             outln!("(* default; `nordbrief models pull ID` downloads one)");
             Ok(ExitCode::SUCCESS)

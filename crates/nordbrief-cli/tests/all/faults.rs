@@ -85,6 +85,7 @@ fn temp_files(out: &Path) -> Vec<PathBuf> {
 fn brief_cmd(inbox: &Path, out: &Path, answers: &Path) -> Command {
     let mut cmd = Command::new(bin());
     cmd.arg("brief")
+        .arg("--no-embeddings")
         .arg(inbox)
         .arg("--out")
         .arg(out)
@@ -269,6 +270,7 @@ fn a_full_disk_stops_the_batch_with_a_clear_error_and_no_torn_file() {
     let run = run_guarded(
         &[
             os("brief"),
+            os("--no-embeddings"),
             inbox.as_os_str(),
             os("--out"),
             out.as_os_str(),
@@ -297,6 +299,7 @@ fn a_full_disk_stops_the_batch_with_a_clear_error_and_no_torn_file() {
     let run = run_guarded(
         &[
             os("brief"),
+            os("--no-embeddings"),
             inbox.as_os_str(),
             os("--out"),
             out.as_os_str(),
@@ -322,6 +325,7 @@ fn a_full_disk_stops_the_batch_with_a_clear_error_and_no_torn_file() {
     let stdout = std::fs::File::create(out.join("printed.md")).unwrap();
     let output = Command::new(bin())
         .arg("brief")
+        .arg("--no-embeddings")
         .arg(&doc)
         .arg("--scripted-answers")
         .arg(&answers)
@@ -649,6 +653,7 @@ fn a_model_changed_after_verification_is_caught_removed_and_fetched_again() {
     let run = run_guarded(
         &[
             os("brief"),
+            os("--no-embeddings"),
             os("seeds/000_80af01f0790fae2a.txt"),
             os("--model-path"),
             path.as_os_str(),

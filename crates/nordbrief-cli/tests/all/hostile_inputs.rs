@@ -586,6 +586,7 @@ fn injected_instructions_stay_inside_the_document_section() {
                 document: doc,
                 model: Default::default(),
                 load_seconds: 0.0,
+                embedder: None,
             };
             let options = BriefOptions {
                 context_budget: budget,
@@ -641,6 +642,7 @@ fn an_answer_that_obeyed_an_injection_is_flagged() {
         document: &document,
         model: Default::default(),
         load_seconds: 0.0,
+        embedder: None,
     };
     let brief = brief_document(
         &mut generator,

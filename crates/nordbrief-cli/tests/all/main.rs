@@ -9,6 +9,7 @@ mod answer_memo;
 mod batch;
 mod cli;
 mod e2e_model;
+mod embeddings;
 mod eval_command;
 mod eval_metrics;
 mod facts_seeds;

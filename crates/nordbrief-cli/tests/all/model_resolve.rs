@@ -633,7 +633,9 @@ fn a_derive_rule_converts_once_and_records_its_recipe() {
 fn list_shows_builtin_models_as_not_cached_in_an_empty_cache() {
     let world = World::new();
     let status = list(&world.options()).unwrap();
-    assert_eq!(status.len(), 3);
+    assert_eq!(status.len(), 4);
+    let kinds: Vec<&str> = status.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["text", "text", "text", "embedding"]);
     assert!(status.iter().all(|s| !s.cached && s.path.is_none()));
     let default = status.iter().find(|s| s.default).unwrap();
     assert_eq!(default.id, "qwen2.5-coder-1.5b-instruct");

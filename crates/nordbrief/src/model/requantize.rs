@@ -301,6 +301,7 @@ mod tests {
             kind: DeriveKind::Requantize,
             from: vec!["Q5_0".into(), "Q4_1".into()],
             to: "Q8_0".into(),
+            files: Default::default(),
         }
     }
 

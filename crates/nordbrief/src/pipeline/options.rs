@@ -118,4 +118,7 @@ pub struct BriefRequest<'a> {
     pub document: &'a Document,
     pub model: ModelInfo,
     pub load_seconds: f64,
+    /// The embedding model that checks citations by meaning; without it
+    /// they are checked by shared wording.
+    pub embedder: Option<&'a dyn crate::model::Embed>,
 }

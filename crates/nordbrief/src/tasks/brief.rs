@@ -7,6 +7,7 @@ use crate::batch::{settings_sha256, Batch, DocumentTask, Shard, TaskLoader, Task
 use crate::brief::ModelInfo;
 use crate::generate::Generator;
 use crate::ingest::Document;
+use crate::model::{Embed, Embedder, EmbeddingMemo};
 use crate::pipeline::{brief_document, BriefOptions, BriefRequest, PipelineEvent};
 use crate::prompts::PromptSet;
 
@@ -17,6 +18,8 @@ pub struct BriefTask<'a> {
     pub model: ModelInfo,
     pub options: BriefOptions,
     pub prompts: &'a PromptSet,
+    /// The embedding model, and the folder its vectors are kept in.
+    pub embedder: Option<(Embedder, Option<PathBuf>)>,
 }
 
 pub fn brief_outputs(id: &str) -> Vec<String> {
@@ -30,11 +33,21 @@ impl DocumentTask for BriefTask<'_> {
         document: &Document,
         on_event: &mut dyn FnMut(&PipelineEvent),
     ) -> Result<TaskOutput, String> {
+        let memo = self.embedder.as_ref().and_then(|(embedder, dir)| {
+            let dir = dir.as_ref()?;
+            Some(EmbeddingMemo::new(embedder, dir, &document.source_sha256))
+        });
+        let embedder: Option<&dyn Embed> = match (&memo, &self.embedder) {
+            (Some(memo), _) => Some(memo),
+            (None, Some((embedder, _))) => Some(embedder),
+            (None, None) => None,
+        };
         let request = BriefRequest {
             id: id.to_string(),
             document,
             model: self.model.clone(),
             load_seconds: self.load_seconds,
+            embedder,
         };
         let brief = brief_document(
             self.generator.as_mut(),
@@ -68,6 +81,7 @@ pub fn brief_batch(
     model: &ModelInfo,
     options: &BriefOptions,
     prompts: &PromptSet,
+    embedding_sha256: Option<&str>,
 ) -> Batch {
     Batch {
         inputs,
@@ -77,17 +91,19 @@ pub fn brief_batch(
         kind: "brief",
         model_sha256: model.sha256.clone(),
         prompt_versions: prompts.versions().clone(),
-        settings_sha256: settings_sha256(&(options, prompts.text_sha256())),
+        settings_sha256: settings_sha256(&(options, prompts.text_sha256(), embedding_sha256)),
         outputs: brief_outputs,
     }
 }
 
 /// The brief task, made once the batch finds a document to brief.
+/// `embedder`: the embedding model and the folder its vectors are kept in.
 pub fn brief_task<'a>(
     load_generator: GeneratorLoader,
     model: ModelInfo,
     options: BriefOptions,
     prompts: &'a PromptSet,
+    embedder: Option<(Embedder, Option<PathBuf>)>,
 ) -> TaskLoader<'a> {
     Box::new(move || {
         let (generator, load_seconds) = load_generator()?;
@@ -97,6 +113,7 @@ pub fn brief_task<'a>(
             model,
             options,
             prompts,
+            embedder,
         }) as Box<dyn DocumentTask + 'a>)
     })
 }

@@ -90,6 +90,9 @@ pub fn generator_loader(
 /// batch does not ask the model again for what it already answered.
 pub const ANSWER_MEMO_DIR: &str = ".nordbrief-cache/answers";
 
+/// Where a batch keeps its paragraph embeddings, beside the answers.
+pub const EMBEDDING_MEMO_DIR: &str = ".nordbrief-cache/embeddings";
+
 /// `load_generator`, answering from (and into) OUT's memo of answers;
 /// `refresh` (--force) asks the model again.
 pub fn with_answer_memo(

@@ -12,7 +12,7 @@ mod translate;
 pub use brief::{brief_batch, brief_outputs, brief_task, BriefTask};
 pub use generator::{
     generator_loader, with_answer_memo, GeneratorLoader, GeneratorSource, TaskError,
-    ANSWER_MEMO_DIR,
+    ANSWER_MEMO_DIR, EMBEDDING_MEMO_DIR,
 };
 pub use lines::LineTranslator;
 pub use seeds::{brief_end_to_end, DocumentSeconds, EndToEnd};

@@ -39,6 +39,7 @@ pub fn brief_end_to_end(
     keep: Option<&Path>,
     source: GeneratorSource,
     prompts: &PromptSet,
+    embedder: Option<crate::model::Embedder>,
 ) -> Result<EndToEnd, TaskError> {
     let scratch = tempfile::tempdir().map_err(TaskError::Scratch)?;
     let out: PathBuf = match keep {
@@ -64,10 +65,17 @@ pub fn brief_end_to_end(
         &model,
         &options,
         prompts,
+        embedder.as_ref().map(|e| e.sha256()),
     );
     let start = Instant::now();
     let outcomes = batch.run(
-        brief_task(load_generator, model, options, prompts),
+        brief_task(
+            load_generator,
+            model,
+            options,
+            prompts,
+            embedder.map(|e| (e, None)),
+        ),
         &mut |_| {},
     )?;
     let wall_seconds = start.elapsed().as_secs_f64();

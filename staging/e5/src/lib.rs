@@ -1,4 +1,0 @@
-//! Development crate for nordbrief's multilingual sentence embeddings.
-//! Everything lives in [`embed`].
-
-pub mod embed;
