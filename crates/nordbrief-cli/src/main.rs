@@ -29,6 +29,7 @@ fn run(args: Cli) -> ExitCode {
     let result = match args.command {
         Command::Brief(args) => commands::brief::run(args),
         Command::Translate(args) => commands::translate::run(args),
+        Command::Check(args) => commands::check::run(args),
         Command::Embed(args) => commands::embed::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Digest { dir, out } => commands::digest::run(&dir, out.as_deref()),

@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod bench;
 pub mod brief;
+pub mod check;
 pub mod eval;
 pub mod facts;
 pub mod generate;

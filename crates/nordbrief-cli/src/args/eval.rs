@@ -1,6 +1,7 @@
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
+use super::embed::EmbeddingArgs;
 use super::model::ModelArgs;
 
 #[derive(Args)]
@@ -30,6 +31,11 @@ pub struct EvalArgs {
     /// floors and each document's metrics.
     #[arg(long)]
     pub json: bool,
+    /// Re-check citations by shared wording instead of by meaning (no embedding model).
+    #[arg(long, conflicts_with = "embedding_path")]
+    pub no_embeddings: bool,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
 }
 
 #[derive(Subcommand)]
@@ -45,6 +51,28 @@ pub enum EvalCommand {
     },
     /// Score English translations of NTREX-128 with chrF++ and BLEU, per language, by sentence and by document.
     Translate(EvalTranslateArgs),
+    /// Measure `nordbrief check` on planted errors: recall per kind, false alarms on correct sentences.
+    Faithfulness(EvalFaithfulnessArgs),
+}
+
+#[derive(Args)]
+pub struct EvalFaithfulnessArgs {
+    /// The benchmark folder (hand.jsonl, clean.jsonl).
+    #[arg(long, value_name = "DIR", default_value = "eval/faithfulness")]
+    pub data: PathBuf,
+    /// Folders the documents named in it are looked up in (<doc>.*).
+    #[arg(
+        long,
+        value_name = "DIR",
+        value_delimiter = ',',
+        default_value = "seeds,eval/dev/documents"
+    )]
+    pub sources: Vec<PathBuf>,
+    /// Print one JSON object: recall per kind (hand-made and planted), false alarms, misses.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub embedding: EmbeddingArgs,
 }
 
 #[derive(Args)]

@@ -2,6 +2,7 @@
 
 mod bench;
 mod brief;
+mod check;
 mod embed;
 mod eval;
 mod inspect;
@@ -11,8 +12,9 @@ mod translate;
 
 pub use bench::BenchArgs;
 pub use brief::BriefArgs;
+pub use check::CheckArgs;
 pub use embed::{EmbedArgs, EmbeddingArgs};
-pub use eval::{EvalArgs, EvalCommand, EvalTranslateArgs};
+pub use eval::{EvalArgs, EvalCommand, EvalFaithfulnessArgs, EvalTranslateArgs};
 pub use inspect::InspectArgs;
 pub use model::ModelArgs;
 pub use models::ModelsCommand;
@@ -52,6 +54,8 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Check an English brief against its source: entities, numbers, untranslated words, unsupported claims, contradictions, actors.
+    Check(CheckArgs),
     /// Sentence embeddings of texts or of a document's paragraphs, and how alike they are.
     Embed(EmbedArgs),
     /// Show a document as the model will see it: cleaned paragraphs, language, counts, rules fired.

@@ -4,8 +4,8 @@
 use anyhow::{bail, Context, Result};
 use std::process::ExitCode;
 
-use super::{generator_source, set_threads};
-use crate::args::{EvalArgs, EvalCommand, EvalTranslateArgs};
+use super::{generator_source, load_embedder, set_threads};
+use crate::args::{EvalArgs, EvalCommand, EvalFaithfulnessArgs, EvalTranslateArgs};
 use crate::output::exit_code;
 use nordbrief::pipeline::TranslateOptions;
 use nordbrief::prompts::PromptSet;
@@ -29,6 +29,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(EvalCommand::Translate(t)) => return translate(t),
+        Some(EvalCommand::Faithfulness(f)) => return faithfulness(f),
         None => {}
     }
     let Some(briefs) = args.briefs else {
@@ -48,7 +49,15 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         sources_dir: args.sources,
         ..run::EvalOptions::new(briefs.clone())
     };
-    let evaluation = run::evaluate(&options)?;
+    let embedder = if args.no_embeddings {
+        None
+    } else {
+        Some(load_embedder(&args.embedding, false, true)?)
+    };
+    let evaluation = run::evaluate(
+        &options,
+        embedder.as_ref().map(|e| e as &dyn nordbrief::model::Embed),
+    )?;
     let out = args.out.unwrap_or(briefs);
     let files = run::write_reports(&evaluation, &out)?;
     if args.json {
@@ -118,5 +127,55 @@ fn translate(args: EvalTranslateArgs) -> Result<ExitCode> {
     } else {
         outln!("{}", report.to_table().trim_end());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn faithfulness(args: EvalFaithfulnessArgs) -> Result<ExitCode> {
+    let embedder = load_embedder(&args.embedding, false, args.json)?;
+    let report = nordbrief::eval::faithfulness::run(&args.data, &args.sources, Some(&embedder))
+        .with_context(|| format!("cannot run the benchmark in {}", args.data.display()))?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("| planted error | hand-made: caught | of them as that kind | by program: caught |");
+    outln!("|---|---:|---:|---:|");
+    let kinds: std::collections::BTreeSet<&String> =
+        report.hand.keys().chain(report.planted.keys()).collect();
+    for kind in kinds {
+        let cell = |s: Option<&nordbrief::eval::faithfulness::KindScore>| {
+            s.map(|s| format!("{}/{} ({:.0} %)", s.caught, s.planted, 100.0 * s.recall))
+                .unwrap_or_else(|| "–".into())
+        };
+        let as_kind = report
+            .hand
+            .get(kind)
+            .map(|s| format!("{}", s.caught_as_kind))
+            .unwrap_or_else(|| "–".into());
+        outln!(
+            "| {kind} | {} | {as_kind} | {} |",
+            cell(report.hand.get(kind)),
+            cell(report.planted.get(kind))
+        );
+    }
+    outln!(
+        "\nfalse alarms on correct sentences: {}/{} ({:.1} %) {:?}",
+        report.false_alarms,
+        report.clean_sentences,
+        100.0 * report.false_alarm_rate,
+        report.false_alarms_by_kind
+    );
+    outln!("missed: {}", report.missed.len());
+    for m in &report.missed {
+        outln!("  {} {}: {}", m.id, m.kind, m.sentence);
+    }
+    for (sentence, findings) in &report.false_alarm_examples {
+        let what: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{} \"{}\"", f.kind.name(), f.words))
+            .collect();
+        outln!("  false alarm: {sentence}\n    {}", what.join("; "));
+    }
+    outln!("{:.1}s", report.seconds);
     Ok(ExitCode::SUCCESS)
 }

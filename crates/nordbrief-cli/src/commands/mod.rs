@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod brief;
+pub mod check;
 pub mod digest;
 pub mod embed;
 pub mod eval;

@@ -7,6 +7,7 @@ mod support;
 
 mod answer_memo;
 mod batch;
+mod checker;
 mod cli;
 mod e2e_model;
 mod embeddings;

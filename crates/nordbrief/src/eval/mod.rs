@@ -16,7 +16,8 @@
 //! `nordbrief eval` on top of them: [`report`] scores one brief against its
 //! reference and averages, [`run`] reads the folders and writes
 //! `report.json`/`report.md`, [`html`] renders `report.html`, and
-//! [`translation`] scores NTREX-128 translations.
+//! [`translation`] scores NTREX-128 translations; [`faithfulness`] measures
+//! the checker on planted errors.
 //!
 //! **Scale:** every score, similarity, share and threshold in this module is
 //! on 0–1. sacrebleu prints chrF and BLEU times 100; multiply when comparing.
@@ -24,6 +25,7 @@
 pub mod bleu;
 pub(crate) mod checks;
 pub mod chrf;
+pub mod faithfulness;
 pub(crate) mod html;
 pub(crate) mod keypoints;
 pub mod porter;

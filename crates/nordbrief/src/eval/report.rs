@@ -356,8 +356,17 @@ fn is_english(text: &str) -> bool {
 /// The citation scores of a brief, re-checked against the source document:
 /// the share of key points with a recorded source that passes the check, and
 /// the share of the model's own citations (not those found by search) that pass.
-pub fn grounding_scores(brief: &Brief, document: &crate::ingest::Document) -> (f64, f64) {
-    let grounder = crate::pipeline::ground::Grounder::new(document);
+///
+/// With `embedder` the citations are checked by meaning, as the pipeline
+/// checks them when it has the embedding model; without it by wording.
+pub fn grounding_scores(
+    brief: &Brief,
+    document: &crate::ingest::Document,
+    embedder: Option<&dyn crate::model::Embed>,
+) -> (f64, f64) {
+    let grounder = embedder
+        .and_then(|e| crate::pipeline::ground::Grounder::with_embedder(document, e).ok())
+        .unwrap_or_else(|| crate::pipeline::ground::Grounder::new(document));
     let mut grounded = 0;
     let mut cited = 0;
     let mut verified = 0;
@@ -1297,7 +1306,7 @@ mod grounding_tests {
                 ..Default::default()
             },
         ];
-        let (grounded, precision) = grounding_scores(&brief, &doc);
+        let (grounded, precision) = grounding_scores(&brief, &doc, None);
         assert_eq!(grounded, 0.5);
         assert!((precision - 1.0 / 3.0).abs() < 1e-12, "{precision}");
     }

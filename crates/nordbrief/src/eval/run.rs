@@ -235,7 +235,12 @@ fn source_of(
 }
 
 /// Scores every brief in `options.briefs_dir` that has a reference.
-pub fn evaluate(options: &EvalOptions) -> Result<Report, RunError> {
+/// Scores every brief; `embedder` checks citations by meaning (see
+/// [`crate::eval::report::grounding_scores`]).
+pub fn evaluate(
+    options: &EvalOptions,
+    embedder: Option<&dyn crate::model::Embed>,
+) -> Result<Report, RunError> {
     let references = load_references(&options.references_dir)?;
     let briefs = load_briefs(&options.briefs_dir)?;
     let mut documents = Vec::new();
@@ -266,7 +271,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<Report, RunError> {
         (
             document.scores.grounded_share,
             document.scores.citation_precision,
-        ) = crate::eval::report::grounding_scores(brief, &source_document);
+        ) = crate::eval::report::grounding_scores(brief, &source_document, embedder);
         documents.push(document);
     }
     let references_without_brief: Vec<String> = references
@@ -424,7 +429,7 @@ mod tests {
         write_json(&r.join("references/b.json"), &reference(SUMMARY));
         std::fs::write(r.join("references/support.json"), "{}").unwrap();
 
-        let report = evaluate(&options).unwrap();
+        let report = evaluate(&options, None).unwrap();
         assert_eq!(report.documents.len(), 1);
         let doc = &report.documents[0];
         assert_eq!(doc.source_file, r.join("seeds/a.txt").display().to_string());
@@ -441,7 +446,7 @@ mod tests {
         // The report in the briefs folder is not read as a brief next time.
         let files = write_reports(&report, &options.briefs_dir).unwrap();
         assert_eq!(read_report(&files.json).unwrap(), report);
-        assert_eq!(evaluate(&options).unwrap(), report);
+        assert_eq!(evaluate(&options, None).unwrap(), report);
         let html = std::fs::read_to_string(&files.html).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
         for external in ["<script", "<link", "src=", "url(", "href=\"http", "@import"] {
@@ -462,7 +467,7 @@ mod tests {
         b.source_sha256 = "00".repeat(32);
         write_json(&r.join("briefs/a.json"), &b);
         write_json(&r.join("references/a.json"), &reference(SUMMARY));
-        let report = evaluate(&options).unwrap();
+        let report = evaluate(&options, None).unwrap();
         assert_eq!(report.documents[0].source_file, given.display().to_string());
         assert!(!report.documents[0].source_matches_brief);
         assert!(report
@@ -479,14 +484,14 @@ mod tests {
             &r.join("briefs/a.json"),
             &brief("a", "/nowhere/a.txt", SUMMARY),
         );
-        let error = evaluate(&options).unwrap_err().to_string();
+        let error = evaluate(&options, None).unwrap_err().to_string();
         assert!(
             error.contains("cannot find the source of brief `a`") && error.contains("--sources"),
             "{error}"
         );
 
         std::fs::write(r.join("briefs/a.json"), "{\"id\": 3}").unwrap();
-        let error = evaluate(&options).unwrap_err().to_string();
+        let error = evaluate(&options, None).unwrap_err().to_string();
         assert!(error.contains("a.json is not a nordbrief brief"), "{error}");
 
         std::fs::remove_file(r.join("briefs/a.json")).unwrap();
@@ -494,7 +499,7 @@ mod tests {
             &r.join("briefs/z.json"),
             &brief("z", "/nowhere/z.txt", SUMMARY),
         );
-        let error = evaluate(&options).unwrap_err().to_string();
+        let error = evaluate(&options, None).unwrap_err().to_string();
         assert!(
             error.contains("no brief in") && error.contains("briefs: z; references: a"),
             "{error}"

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use document::count_words;
 pub use document::{Document, Footnote, Paragraph, ParagraphKind, MAX_INPUT_BYTES};
 pub use lang::{Language, LanguageGuess};
+pub use segment::split_sentences;
 
 /// File extensions nordbrief reads (lowercase, without the dot).
 pub const SUPPORTED_EXTENSIONS: &[&str] = &[

@@ -20,7 +20,8 @@ pub use answer::{dedupe_points, parse_brief_answer};
 pub use assemble::brief_document;
 pub use checks::is_english;
 pub use ground::{
-    Grounder, NEAREST_MARGIN, NEAREST_PARAGRAPHS, SUPPORT_THRESHOLD, SUPPORT_THRESHOLD_WITH_FIGURES,
+    split_citations, Grounder, NEAREST_MARGIN, NEAREST_PARAGRAPHS, SUPPORT_THRESHOLD,
+    SUPPORT_THRESHOLD_WITH_FIGURES,
 };
 pub use options::{
     BriefOptions, BriefRequest, PipelineError, PipelineEvent, Stage, KEY_POINTS, SUMMARY_WORDS,

@@ -1,0 +1,358 @@
+//! The faithfulness checker: does each sentence of an English brief say
+//! what its Scandinavian source says? Every sentence is `supported` (with
+//! the paragraphs and the source sentence that support it) or has findings,
+//! each naming the words at fault:
+//!
+//! - **entity**: a body or proper name the source does not name
+//!   (data/bodies.toml gives bodies' names in all five languages);
+//! - **number**: a number, year, date, amount or percentage the source lacks;
+//! - **untranslated**: a word that is not English (data/english-words.txt)
+//!   nor a name of the source, a compound split word by word, or a domain
+//!   term (data/terminology.toml) rendered by a look-alike word;
+//! - **unsupported**: no paragraph is near it in meaning (embedding model);
+//! - **contradiction**: its nearest source sentence says the opposite (cue
+//!   words for negation, direction, stance, permission);
+//! - **actor**: who acts (the government, the Commission, a country's …)
+//!   is not whom the source names.
+//!
+//! Without the embedding model the checks that need a supporting paragraph
+//! (unsupported, contradiction, the actor of that paragraph) are not made.
+
+mod bodies;
+mod cues;
+mod words;
+
+use serde::Serialize;
+use std::collections::HashSet;
+
+use crate::facts::{unsupported_facts, FactKind, SourceIndex};
+use crate::ingest::Document;
+use crate::model::{cosine, Embed, EmbedError, EmbedKind};
+
+pub use bodies::{Bodies, Body};
+pub use words::english_words;
+
+/// A sentence whose nearest paragraph is less similar than this is not
+/// supported by the document (e5 cosines of a query and a passage;
+/// calibrated on the reference sentences, eval/RESULTS.md).
+pub const UNSUPPORTED_BELOW: f32 = 0.80;
+/// Paragraphs taken as a sentence's evidence, nearest first.
+const EVIDENCE_PARAGRAPHS: usize = 2;
+/// A negation on one side only is a contradiction when the sentence and
+/// its nearest source sentence are at least this similar.
+pub const NEGATION_SIMILARITY: f32 = 0.88;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Entity,
+    Number,
+    Untranslated,
+    Unsupported,
+    Contradiction,
+    Actor,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 6] = [
+        FindingKind::Entity,
+        FindingKind::Number,
+        FindingKind::Untranslated,
+        FindingKind::Unsupported,
+        FindingKind::Contradiction,
+        FindingKind::Actor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::Entity => "entity",
+            FindingKind::Number => "number",
+            FindingKind::Untranslated => "untranslated",
+            FindingKind::Unsupported => "unsupported",
+            FindingKind::Contradiction => "contradiction",
+            FindingKind::Actor => "actor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The words at fault, as written in the sentence.
+    pub words: String,
+    /// What is wrong, for a reader.
+    pub detail: String,
+}
+
+/// The verdict on one sentence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentenceCheck {
+    pub sentence: String,
+    /// True when there are no findings.
+    pub supported: bool,
+    /// The nearest paragraphs (ids), nearest first, with the embedding model.
+    pub paragraphs: Vec<usize>,
+    /// The source sentence nearest in meaning, quoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Cosine of the sentence and its nearest paragraph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
+    pub findings: Vec<Finding>,
+}
+
+struct Meaning<'a> {
+    embedder: &'a dyn Embed,
+    paragraphs: Vec<Vec<f32>>,
+    /// Sentence vectors of paragraphs used as evidence so far.
+    sentences: std::cell::RefCell<std::collections::HashMap<usize, Vec<Vec<f32>>>>,
+}
+
+/// A source document read once for checking many sentences.
+pub struct Checker<'a> {
+    document: &'a Document,
+    facts: SourceIndex,
+    source_words: words::SourceWords,
+    named_bodies: HashSet<usize>,
+    english_names: HashSet<String>,
+    source_kinds: Vec<&'static str>,
+    source_countries: Vec<&'static str>,
+    meaning: Option<Meaning<'a>>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker without the embedding model: entities, numbers, words and
+    /// actors against the whole document.
+    pub fn new(document: &'a Document) -> Self {
+        let text = document.body_text();
+        let bodies = Bodies::builtin();
+        let named_bodies = bodies.in_source(&text);
+        let english_names = bodies
+            .bodies
+            .iter()
+            .flat_map(|b| b.en.iter())
+            .flat_map(|n| {
+                words::words(n)
+                    .into_iter()
+                    .map(|(_, w)| w.to_lowercase())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let (source_kinds, source_countries) = cues::source_actors(&text);
+        Self {
+            document,
+            facts: SourceIndex::new(&text),
+            source_words: words::SourceWords::new(&text),
+            named_bodies,
+            english_names,
+            source_kinds,
+            source_countries,
+            meaning: None,
+        }
+    }
+
+    /// A checker that also finds each sentence's nearest paragraphs by
+    /// meaning: unsupported claims and contradictions are checked too.
+    pub fn with_embedder(
+        document: &'a Document,
+        embedder: &'a dyn Embed,
+    ) -> Result<Self, EmbedError> {
+        let texts: Vec<&str> = document
+            .paragraphs
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect();
+        let paragraphs = embedder.embed(&texts, EmbedKind::Passage)?;
+        let mut checker = Self::new(document);
+        checker.meaning = Some(Meaning {
+            embedder,
+            paragraphs,
+            sentences: Default::default(),
+        });
+        Ok(checker)
+    }
+
+    /// Checks one English sentence.
+    pub fn check(&self, sentence: &str) -> Result<SentenceCheck, EmbedError> {
+        let mut findings = Vec::new();
+        self.entities(sentence, &mut findings);
+        self.numbers(sentence, &mut findings);
+        self.words(sentence, &mut findings);
+        self.actors(sentence, &mut findings);
+        let (mut paragraphs, mut quote, mut similarity) = (Vec::new(), None, None);
+        if let Some(meaning) = &self.meaning {
+            let v = meaning
+                .embedder
+                .embed(&[sentence], EmbedKind::Query)?
+                .remove(0);
+            let mut order: Vec<(usize, f32)> = meaning
+                .paragraphs
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, cosine(&v, p)))
+                .collect();
+            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let nearest: Vec<usize> = order
+                .iter()
+                .take(EVIDENCE_PARAGRAPHS)
+                .map(|(i, _)| *i)
+                .collect();
+            similarity = order.first().map(|(_, s)| *s);
+            paragraphs = nearest
+                .iter()
+                .map(|&i| self.document.paragraphs[i].id)
+                .collect();
+            if similarity.is_some_and(|s| s < UNSUPPORTED_BELOW) {
+                findings.push(Finding {
+                    kind: FindingKind::Unsupported,
+                    words: sentence.to_string(),
+                    detail: format!(
+                        "no paragraph says this; the nearest, ¶{}, has similarity {:.2}",
+                        paragraphs[0],
+                        similarity.unwrap_or(0.0)
+                    ),
+                });
+            }
+            let best = self.nearest_sentence(meaning, &v, &nearest)?;
+            if let Some((source, closeness)) = &best {
+                self.contradiction(sentence, source, *closeness, &mut findings);
+                let evidence: String = nearest
+                    .iter()
+                    .map(|&i| self.document.paragraphs[i].text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                for w in words::look_alike_terms(sentence, &evidence) {
+                    findings.push(Finding {
+                        kind: FindingKind::Untranslated,
+                        words: w.clone(),
+                        detail: format!("\"{w}\" looks like a source term, not its English"),
+                    });
+                }
+            }
+            quote = best.map(|(s, _)| s);
+        }
+        dedupe(&mut findings);
+        Ok(SentenceCheck {
+            sentence: sentence.to_string(),
+            supported: findings.is_empty(),
+            paragraphs,
+            quote,
+            similarity,
+            findings,
+        })
+    }
+
+    fn nearest_sentence(
+        &self,
+        meaning: &Meaning,
+        v: &[f32],
+        nearest: &[usize],
+    ) -> Result<Option<(String, f32)>, EmbedError> {
+        let mut best: Option<(String, f32)> = None;
+        for &i in nearest {
+            let sentences = &self.document.paragraphs[i].sentences;
+            if !meaning.sentences.borrow().contains_key(&i) {
+                let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
+                let vectors = meaning.embedder.embed(&texts, EmbedKind::Passage)?;
+                meaning.sentences.borrow_mut().insert(i, vectors);
+            }
+            let cache = meaning.sentences.borrow();
+            for (s, sv) in sentences.iter().zip(&cache[&i]) {
+                let c = cosine(v, sv);
+                if best.as_ref().is_none_or(|(_, b)| c > *b) {
+                    best = Some((s.clone(), c));
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    fn entities(&self, sentence: &str, findings: &mut Vec<Finding>) {
+        let bodies = Bodies::builtin();
+        let body_text = self.document.body_text().to_lowercase();
+        for (words, ids) in bodies.in_english(sentence) {
+            let named = ids.iter().any(|i| self.named_bodies.contains(i));
+            if !named && !body_text.contains(&words.to_lowercase()) {
+                findings.push(Finding {
+                    kind: FindingKind::Entity,
+                    words: words.clone(),
+                    detail: format!("the source does not name {words}"),
+                });
+            }
+        }
+    }
+
+    fn numbers(&self, sentence: &str, findings: &mut Vec<Finding>) {
+        for fact in unsupported_facts(sentence, &self.facts) {
+            if fact.kind != FactKind::Name {
+                findings.push(Finding {
+                    kind: FindingKind::Number,
+                    detail: format!("the source does not give {}", fact.text),
+                    words: fact.text,
+                });
+            }
+        }
+    }
+
+    fn words(&self, sentence: &str, findings: &mut Vec<Finding>) {
+        for w in words::foreign_words(sentence, &self.source_words, &self.english_names) {
+            let detail = if self.source_words.contains(&w) {
+                format!("\"{w}\" is a source word left untranslated")
+            } else {
+                format!("\"{w}\" is not an English word")
+            };
+            findings.push(Finding {
+                kind: FindingKind::Untranslated,
+                words: w,
+                detail,
+            });
+        }
+        for pair in words::split_compounds(sentence, &self.source_words) {
+            findings.push(Finding {
+                kind: FindingKind::Untranslated,
+                detail: format!("\"{pair}\" renders one source compound word by word"),
+                words: pair,
+            });
+        }
+    }
+
+    fn actors(&self, sentence: &str, findings: &mut Vec<Finding>) {
+        for actor in cues::english_actors(sentence) {
+            let kind_named = self.source_kinds.contains(&actor.kind);
+            let country_named = actor
+                .country
+                .is_none_or(|c| self.source_countries.contains(&c));
+            if !kind_named || !country_named {
+                findings.push(Finding {
+                    kind: FindingKind::Actor,
+                    detail: format!("the source does not speak of {}", actor.words),
+                    words: actor.words,
+                });
+            }
+        }
+    }
+
+    fn contradiction(
+        &self,
+        sentence: &str,
+        source: &str,
+        closeness: f32,
+        findings: &mut Vec<Finding>,
+    ) {
+        let english = cues::english_polarity(sentence);
+        let original = cues::source_polarity(source);
+        let negation_counts = closeness >= NEGATION_SIMILARITY;
+        if let Some(what) = cues::disagreement(&english, &original, negation_counts) {
+            findings.push(Finding {
+                kind: FindingKind::Contradiction,
+                words: sentence.to_string(),
+                detail: format!("the nearest source sentence differs in {what}: \"{source}\""),
+            });
+        }
+    }
+}
+
+fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen = HashSet::new();
+    findings.retain(|f| seen.insert((f.kind, f.words.to_lowercase())));
+}
