@@ -373,3 +373,65 @@ fn embed_command_prints_vectors_and_similarities() {
     assert!(text.contains("000_80af01f0790fae2a.txt ¶1"), "{text}");
     assert!(text.contains("384 dimensions"), "{text}");
 }
+
+/// The folder resolver's hub-cache path: an unpinned snapshot is refused
+/// until trusted, then its hashes are recorded and a changed file refused.
+#[test]
+fn a_hub_cache_snapshot_is_trusted_on_first_use_then_held_to_its_hashes() {
+    use nordbrief::model::{resolve, ModelManifest, ResolveOptions};
+    let root = tempfile::tempdir().unwrap();
+    let manifest = ModelManifest::from_toml_str(
+        r#"
+id = "tiny-e5"
+name = "Tiny"
+kind = "embedding"
+architecture = "bert"
+context_length = 512
+[hub]
+repo = "Org/Tiny-E5"
+file = "model.safetensors"
+companions = ["config.json", "tokenizer.json"]
+"#,
+        "test",
+    )
+    .unwrap();
+    let mut opts = ResolveOptions::isolated(root.path());
+    let repo = opts.hub_cache.join("models--Org--Tiny-E5");
+    let snapshot = repo.join("snapshots/abc123");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "abc123").unwrap();
+    for (file, bytes) in [
+        ("model.safetensors", "w"),
+        ("config.json", "{}"),
+        ("tokenizer.json", "t"),
+    ] {
+        std::fs::write(snapshot.join(file), bytes).unwrap();
+    }
+    let err = resolve(&manifest, &opts).unwrap_err().to_string();
+    assert!(err.contains("--allow-unpinned"), "{err}");
+
+    opts.allow_unpinned = true;
+    let found = resolve(&manifest, &opts).unwrap();
+    assert_eq!(found.source, "hf-cache");
+    assert_eq!(found.path, snapshot);
+    opts.allow_unpinned = false;
+    assert_eq!(
+        resolve(&manifest, &opts).unwrap().path,
+        snapshot,
+        "trusted now"
+    );
+
+    // A changed file after it was trusted is refused, and left in place.
+    std::fs::write(snapshot.join("tokenizer.json"), "changed").unwrap();
+    let err = resolve(&manifest, &opts).unwrap_err().to_string();
+    assert!(err.contains("tokenizer.json"), "{err}");
+    assert!(snapshot.join("tokenizer.json").is_file());
+
+    // A folder given by path needs all three files.
+    std::fs::remove_file(snapshot.join("config.json")).unwrap();
+    let err = nordbrief::model::resolve_folder_path(&snapshot, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("config.json"), "{err}");
+}
