@@ -27,7 +27,7 @@ use std::collections::HashSet;
 
 use crate::facts::{unsupported_facts, FactKind, SourceIndex};
 use crate::ingest::Document;
-use crate::model::{cosine, Embed, EmbedError, EmbedKind};
+use crate::model::{cosine, nearest, Embed, EmbedError, EmbedKind};
 
 pub use bodies::{Bodies, Body};
 pub use words::english_words;
@@ -185,13 +185,7 @@ impl<'a> Checker<'a> {
                 .embedder
                 .embed(&[sentence], EmbedKind::Query)?
                 .remove(0);
-            let mut order: Vec<(usize, f32)> = meaning
-                .paragraphs
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (i, cosine(&v, p)))
-                .collect();
-            order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let order = nearest(&v, &meaning.paragraphs);
             let nearest: Vec<usize> = order
                 .iter()
                 .take(EVIDENCE_PARAGRAPHS)

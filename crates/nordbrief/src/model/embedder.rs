@@ -67,6 +67,18 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// (index, cosine) of every vector, nearest to `query` first; ties in index
+/// order, so the ranking is deterministic.
+pub fn nearest(query: &[f32], vectors: &[Vec<f32>]) -> Vec<(usize, f32)> {
+    let mut order: Vec<(usize, f32)> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, cosine(query, v)))
+        .collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    order
+}
+
 /// A loaded e5 model and its tokenizer. Runs on the CPU, on as many threads
 /// as candle uses (`RAYON_NUM_THREADS`, else all cores).
 pub struct Embedder {

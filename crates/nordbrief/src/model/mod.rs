@@ -22,7 +22,7 @@ mod resolve_folder;
 mod template;
 mod tokenizer;
 
-pub use embedder::{cosine, Embed, EmbedKind, Embedder, MAX_TOKENS as EMBED_MAX_TOKENS};
+pub use embedder::{cosine, nearest, Embed, EmbedKind, Embedder, MAX_TOKENS as EMBED_MAX_TOKENS};
 pub use embedding_memo::EmbeddingMemo;
 pub use error::{EmbedError, LoadError, ModelError, SourceAttempt};
 pub use gguf::check_gguf;

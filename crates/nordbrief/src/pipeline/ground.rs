@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use crate::brief::{KeyPointSources, SourceRef};
 use crate::facts::{unsupported_facts, FactKind, SourceIndex};
 use crate::ingest::Document;
-use crate::model::{cosine, Embed, EmbedError, EmbedKind};
+use crate::model::{nearest, Embed, EmbedError, EmbedKind};
 
 /// Share of a point's character 4-grams that must occur in a paragraph for it
 /// to count as support. Calibrated on the seeds' hand-labelled support set
@@ -220,17 +220,15 @@ impl<'a> Grounder<'a> {
         if let Some(meaning) = &self.meaning {
             match meaning.point(point) {
                 Ok(v) => {
-                    let score: Vec<f64> = meaning
-                        .paragraphs
-                        .iter()
-                        .map(|p| f64::from(cosine(&v, p)))
-                        .collect();
-                    let mut order: Vec<usize> = (0..score.len()).collect();
-                    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
-                    let best = order.first().map_or(0.0, |&i| score[i]);
+                    let order = nearest(&v, &meaning.paragraphs);
+                    let mut score = vec![0.0; order.len()];
+                    for &(i, s) in &order {
+                        score[i] = f64::from(s);
+                    }
+                    let best = order.first().map_or(0.0, |&(_, s)| s);
                     let mut close = vec![false; score.len()];
-                    for &i in order.iter().take(NEAREST_PARAGRAPHS) {
-                        close[i] = score[i] >= best - f64::from(NEAREST_MARGIN);
+                    for &(i, s) in order.iter().take(NEAREST_PARAGRAPHS) {
+                        close[i] = s >= best - NEAREST_MARGIN;
                     }
                     return Closeness { score, close };
                 }
