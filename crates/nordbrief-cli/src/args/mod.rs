@@ -54,7 +54,7 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Check an English brief against its source: entities, numbers, untranslated words, unsupported claims, contradictions, actors.
+    /// Check an English brief against its source: entities, numbers, untranslated words, unsupported claims, contradictions, actors (exit 1 when any sentence has a finding).
     Check(CheckArgs),
     /// Sentence embeddings of texts or of a document's paragraphs, and how alike they are.
     Embed(EmbedArgs),
