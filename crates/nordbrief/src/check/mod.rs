@@ -157,12 +157,7 @@ impl<'a> Checker<'a> {
         document: &'a Document,
         embedder: &'a dyn Embed,
     ) -> Result<Self, EmbedError> {
-        let texts: Vec<&str> = document
-            .paragraphs
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect();
-        let paragraphs = embedder.embed(&texts, EmbedKind::Passage)?;
+        let paragraphs = paragraph_vectors(document, embedder)?;
         let mut checker = Self::new(document);
         checker.meaning = Some(Meaning {
             embedder,
@@ -344,6 +339,20 @@ impl<'a> Checker<'a> {
             });
         }
     }
+}
+
+/// A document's paragraphs embedded as passages, in order: what grounding
+/// and the checker compare sentences with.
+pub fn paragraph_vectors(
+    document: &Document,
+    embedder: &dyn Embed,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let texts: Vec<&str> = document
+        .paragraphs
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect();
+    embedder.embed(&texts, EmbedKind::Passage)
 }
 
 fn dedupe(findings: &mut Vec<Finding>) {

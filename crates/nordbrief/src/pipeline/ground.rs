@@ -189,12 +189,7 @@ impl<'a> Grounder<'a> {
         document: &'a Document,
         embedder: &'a dyn Embed,
     ) -> Result<Self, EmbedError> {
-        let texts: Vec<&str> = document
-            .paragraphs
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect();
-        let paragraphs = embedder.embed(&texts, EmbedKind::Passage)?;
+        let paragraphs = crate::check::paragraph_vectors(document, embedder)?;
         let mut grounder = Self::new(document);
         grounder.meaning = Some(Meaning {
             embedder,
