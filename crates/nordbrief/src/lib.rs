@@ -3,8 +3,8 @@
 //!
 //! Data flows one way: [`ingest`] → [`model`] → [`generate`] → [`pipeline`] →
 //! [`brief`]; [`eval`] reads briefs and references beside them; [`batch`]
-//! runs any task over a folder, and [`tasks`] (briefs, translations) sit on top. [`facts`] and
-//! [`prompts`] are leaves anything above may use.
+//! runs any task over a folder, and [`tasks`] (briefs, translations) sit on top. [`facts`],
+//! [`terminology`] and [`prompts`] are leaves anything above may use.
 //!
 //! The public API is what each module re-exports (`model::load`,
 //! `pipeline::brief_document`, `brief::Translation`, …); the files behind it
@@ -24,3 +24,4 @@ pub mod model;
 pub mod pipeline;
 pub mod prompts;
 pub mod tasks;
+pub mod terminology;

@@ -24,6 +24,9 @@ pub enum Flag {
     /// The answer repeats the instructions, the context or the previous
     /// paragraph's English instead of translating this paragraph.
     Echo,
+    /// Domain terms of the source (data/terminology.toml) whose standard
+    /// English the translation lacks, as `source word = English`.
+    MissingTerms { terms: Vec<String> },
 }
 
 impl Flag {
@@ -36,6 +39,7 @@ impl Flag {
             Flag::TokenCap => "cut off at the length limit (it may repeat itself)".to_string(),
             Flag::Empty => "no translation given".to_string(),
             Flag::Echo => "it repeats the instructions or the previous paragraph instead of translating this one".to_string(),
+            Flag::MissingTerms { terms } => format!("these terms not translated by their standard English: {}", terms.join("; ")),
         }
     }
 
@@ -48,6 +52,7 @@ impl Flag {
             Flag::NotEnglish => 20,
             Flag::MissingNumbers { numbers } => 5 * numbers.len(),
             Flag::AddedNumbers { numbers } => 3 * numbers.len(),
+            Flag::MissingTerms { terms } => 2 * terms.len(),
         }
     }
 }

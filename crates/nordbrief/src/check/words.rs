@@ -3,8 +3,8 @@
 //! ("handling plan" for *handlingsplan*), and domain terms rendered by a
 //! look-alike English word ("flying" for *flygtninge*).
 
+use crate::terminology::terms;
 use once_cell::sync::Lazy;
-use serde::Deserialize;
 use std::collections::HashSet;
 
 /// English words with their inflections (SCOWL, data/english-words.txt).
@@ -196,34 +196,6 @@ pub fn split_compounds(sentence: &str, source: &SourceWords) -> Vec<String> {
         }
     }
     out
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Term {
-    pub en: Vec<String>,
-    #[serde(default)]
-    pub sv: Vec<String>,
-    #[serde(default)]
-    pub da: Vec<String>,
-    #[serde(default)]
-    pub nb: Vec<String>,
-    #[serde(default)]
-    pub nn: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct TermsFile {
-    term: Vec<Term>,
-}
-
-/// The domain terms of data/terminology.toml.
-pub fn terms() -> &'static [Term] {
-    static TERMS: Lazy<Vec<Term>> = Lazy::new(|| {
-        toml::from_str::<TermsFile>(include_str!("../../../../data/terminology.toml"))
-            .expect("data/terminology.toml parses (checked by its test)")
-            .term
-    });
-    &TERMS
 }
 
 /// Whether `word` is an inflected form of `lemma` (same stem, a short

@@ -66,7 +66,8 @@ pub(super) fn merge_flag(flags: &mut Vec<Flag>, flag: Flag) {
     for existing in flags.iter_mut() {
         match (existing, &flag) {
             (Flag::MissingNumbers { numbers }, Flag::MissingNumbers { numbers: more })
-            | (Flag::AddedNumbers { numbers }, Flag::AddedNumbers { numbers: more }) => {
+            | (Flag::AddedNumbers { numbers }, Flag::AddedNumbers { numbers: more })
+            | (Flag::MissingTerms { terms: numbers }, Flag::MissingTerms { terms: more }) => {
                 numbers.extend(more.iter().cloned());
                 return;
             }

@@ -19,6 +19,8 @@ use minijinja::context;
 use serde::Serialize;
 use std::time::Instant;
 
+use crate::brief::GlossaryEntry;
+use crate::terminology::{missing_terms, terms_in};
 use checks::{badness, check_translation, last_words, mark_echo, merge_flag, CONTEXT_WORDS};
 use glossary::{Glossary, GLOSSARY_LIMIT};
 use groups::{
@@ -46,6 +48,10 @@ pub struct TranslateOptions {
     /// `max_new_tokens` caps any one answer; answers are also capped by the
     /// length of what they translate.
     pub settings: GenerationSettings,
+    /// Groups asked together: each step of decode reads the weights once
+    /// for all of them. Only the first group of each set follows the
+    /// English just written; the others carry their terms and glossary.
+    pub parallel: usize,
 }
 
 impl Default for TranslateOptions {
@@ -58,6 +64,7 @@ impl Default for TranslateOptions {
                 max_new_tokens: 1024,
                 ..GenerationSettings::default()
             },
+            parallel: 4,
         }
     }
 }
@@ -67,6 +74,7 @@ struct Translator<'a> {
     prompts: &'a PromptSet,
     options: &'a TranslateOptions,
     language: String,
+    source_language: Language,
     glossary: Glossary,
     /// Groups in a row whose answer could not be read back by number.
     failed_groups: usize,
@@ -86,100 +94,185 @@ fn translate_stage() -> Stage {
 /// doubles the work: the rest of the document goes one paragraph at a time.
 const GROUP_FAILURES_TO_GIVE_UP: usize = 2;
 
+/// One request: parts to translate together, the English just before them
+/// (may be empty) and the faults of an earlier answer (asking again).
+struct Ask<'p> {
+    parts: Vec<&'p Part>,
+    previous: String,
+    problems: Vec<Flag>,
+}
+
 impl Translator<'_> {
-    fn ask(
-        &mut self,
-        texts: &[&str],
-        previous: &str,
-        problems: &[String],
-        max_new_tokens: usize,
-    ) -> Result<Generation, PipelineError> {
+    fn messages(&self, ask: &Ask) -> Result<Vec<ChatMessage>, PipelineError> {
+        let texts: Vec<&str> = ask.parts.iter().map(|p| p.text.as_str()).collect();
+        // The domain terms of these paragraphs first, then the document's names.
+        let mut glossary: Vec<GlossaryEntry> = terms_in(&texts.join("\n"), self.source_language)
+            .into_iter()
+            .map(|m| GlossaryEntry {
+                source: m.found,
+                english: m.term.english().to_string(),
+            })
+            .collect();
+        for entry in self.glossary.entries().iter().take(GLOSSARY_LIMIT) {
+            if !glossary.iter().any(|g| g.source == entry.source) {
+                glossary.push(entry.clone());
+            }
+        }
+        let problems: Vec<String> = ask.problems.iter().map(Flag::describe).collect();
         let system = self.prompts.render("translate.system", context! {})?;
         let user = self.prompts.render(
             "translate.user",
             context! {
                 language => &self.language,
-                glossary => self.glossary.entries().iter().take(GLOSSARY_LIMIT).collect::<Vec<_>>(),
-                previous,
+                glossary,
+                previous => &ask.previous,
                 problems,
                 count => texts.len(),
                 paragraphs => texts,
             },
         )?;
-        let messages = [ChatMessage::system(&system), ChatMessage::user(&user)];
-        let generation = self.model.ask(&messages, max_new_tokens)?;
-        tracing::debug!(
-            paragraphs = texts.len(),
-            retry = !problems.is_empty(),
-            prompt_tokens = generation.prompt_tokens,
-            reused_tokens = generation.reused_prompt_tokens,
-            generated_tokens = generation.generated_tokens,
-            cap = max_new_tokens,
-            stop = ?generation.stop,
-            seconds = generation.prefill_seconds + generation.decode_seconds,
-            "translation request"
-        );
-        Ok(generation)
+        Ok(vec![ChatMessage::system(&system), ChatMessage::user(&user)])
     }
 
-    /// One part on its own; `problems` names the faults of an earlier answer.
-    fn translate_one(
-        &mut self,
-        part: &Part,
-        previous: &str,
-        problems: &[Flag],
-    ) -> Result<PartResult, PipelineError> {
-        let problems: Vec<String> = problems.iter().map(Flag::describe).collect();
-        let cap = answer_cap(&[part], &self.options.settings, !problems.is_empty());
-        let generation = self.ask(&[part.text.as_str()], previous, &problems, cap)?;
-        let english = parse_numbered(&generation.text, 1)
-            .map(|mut t| t.remove(0))
-            .unwrap_or_default();
-        let flags = check_translation(&part.text, &english, generation.stop);
-        Ok(PartResult { english, flags })
+    /// The answers to `asks`, written together; each is capped by the
+    /// longest of them.
+    fn answers(&mut self, asks: &[Ask]) -> Result<Vec<Generation>, PipelineError> {
+        let cap = asks
+            .iter()
+            .map(|a| answer_cap(&a.parts, &self.options.settings, !a.problems.is_empty()))
+            .max()
+            .unwrap_or(1);
+        let prompts = asks
+            .iter()
+            .map(|a| self.messages(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let generations = if prompts.len() == 1 {
+            vec![self.model.ask(&prompts[0], cap)?]
+        } else {
+            self.model.ask_many(&prompts, cap)?
+        };
+        for (ask, generation) in asks.iter().zip(&generations) {
+            tracing::debug!(
+                paragraphs = ask.parts.len(),
+                retry = !ask.problems.is_empty(),
+                prompt_tokens = generation.prompt_tokens,
+                reused_tokens = generation.reused_prompt_tokens,
+                generated_tokens = generation.generated_tokens,
+                cap,
+                stop = ?generation.stop,
+                "translation request"
+            );
+        }
+        Ok(generations)
     }
 
-    /// A group in one request, read back by number; one part at a time
-    /// when the answer does not hold exactly one translation per part.
-    fn translate_group(
+    /// A part's answer checked against its source.
+    fn checked(&self, part: &Part, english: String, stop: StopReason) -> PartResult {
+        let mut flags = check_translation(&part.text, &english, stop);
+        if !english.trim().is_empty() {
+            let missing: Vec<String> = missing_terms(&part.text, &english, self.source_language)
+                .into_iter()
+                .map(|m| format!("{} = {}", m.found, m.term.english()))
+                .collect();
+            if !missing.is_empty() {
+                flags.push(Flag::MissingTerms { terms: missing });
+            }
+        }
+        PartResult { english, flags }
+    }
+
+    /// Parts asked one each (`asks` hold one part each), together.
+    fn one_each(&mut self, asks: &[Ask]) -> Result<Vec<PartResult>, PipelineError> {
+        let generations = self.answers(asks)?;
+        Ok(asks
+            .iter()
+            .zip(generations)
+            .map(|(ask, g)| {
+                let english = parse_numbered(&g.text, 1)
+                    .map(|mut t| t.remove(0))
+                    .unwrap_or_default();
+                self.checked(ask.parts[0], english, g.stop)
+            })
+            .collect())
+    }
+
+    /// Groups `ranges` of `parts`, asked together; a group whose answer does
+    /// not hold exactly one translation per part is asked one part at a time.
+    fn translate_groups(
         &mut self,
         parts: &[Part],
+        ranges: &[std::ops::Range<usize>],
         previous: &str,
     ) -> Result<Vec<PartResult>, PipelineError> {
-        if parts.len() > 1 && self.failed_groups < GROUP_FAILURES_TO_GIVE_UP {
-            let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
-            let cap = answer_cap(
-                &parts.iter().collect::<Vec<_>>(),
-                &self.options.settings,
-                false,
-            );
-            let generation = self.ask(&texts, previous, &[], cap)?;
-            if generation.stop != StopReason::TokenCap {
-                if let Some(answers) = parse_numbered(&generation.text, parts.len()) {
-                    self.failed_groups = 0;
-                    return Ok(parts
-                        .iter()
-                        .zip(answers)
-                        .map(|(part, english)| PartResult {
-                            flags: check_translation(&part.text, &english, StopReason::EndOfTurn),
-                            english,
-                        })
-                        .collect());
+        let mut results: Vec<Option<PartResult>> = vec![None; ranges.last().map_or(0, |r| r.end)];
+        let first = ranges.first().map_or(0, |r| r.start);
+        // Only the first group follows English already written.
+        let context = |i: usize| {
+            if i == 0 {
+                previous.to_string()
+            } else {
+                String::new()
+            }
+        };
+        let grouped: Vec<usize> = (0..ranges.len())
+            .filter(|&i| ranges[i].len() > 1 && self.failed_groups < GROUP_FAILURES_TO_GIVE_UP)
+            .collect();
+        if !grouped.is_empty() {
+            let asks: Vec<Ask> = grouped
+                .iter()
+                .map(|&i| Ask {
+                    parts: parts[ranges[i].clone()].iter().collect(),
+                    previous: context(i),
+                    problems: Vec::new(),
+                })
+                .collect();
+            let generations = self.answers(&asks)?;
+            for (&i, generation) in grouped.iter().zip(generations) {
+                let read = (generation.stop != StopReason::TokenCap)
+                    .then(|| parse_numbered(&generation.text, ranges[i].len()))
+                    .flatten();
+                match read {
+                    Some(answers) => {
+                        self.failed_groups = 0;
+                        for (k, english) in ranges[i].clone().zip(answers) {
+                            results[k] =
+                                Some(self.checked(&parts[k], english, StopReason::EndOfTurn));
+                        }
+                    }
+                    None => self.failed_groups += 1,
                 }
             }
-            self.failed_groups += 1;
         }
-        let mut results = Vec::with_capacity(parts.len());
-        let mut previous = previous.to_string();
-        for part in parts {
-            let result = self.translate_one(part, &previous, &[])?;
-            previous = result.english.clone();
-            results.push(result);
+        let alone: Vec<usize> = (first..results.len())
+            .filter(|&k| results[k].is_none())
+            .collect();
+        if !alone.is_empty() {
+            let asks: Vec<Ask> = alone
+                .iter()
+                .map(|&k| Ask {
+                    parts: vec![&parts[k]],
+                    previous: if k == first {
+                        previous.to_string()
+                    } else {
+                        String::new()
+                    },
+                    problems: Vec::new(),
+                })
+                .collect();
+            for (&k, result) in alone.iter().zip(self.one_each(&asks)?) {
+                results[k] = Some(result);
+            }
         }
-        Ok(results)
+        Ok(results
+            .into_iter()
+            .skip(first)
+            .map(Option::unwrap_or_default)
+            .collect())
     }
 
     /// Every paragraph in English, in order, with the faults that remain.
+    /// `parallel` groups are asked at a time; a part whose answer has
+    /// faults is asked again once, naming them, and the better answer kept.
     fn translate(
         &mut self,
         paragraphs: &[SourceParagraph],
@@ -194,46 +287,63 @@ impl Translator<'_> {
                 .flat_map(|(i, p)| split_paragraph(i, p, self.options.part_budget, &count))
                 .collect()
         };
-        let mut done: Vec<PartResult> = Vec::with_capacity(parts.len());
-        let mut previous = String::new();
-        for range in group_parts(
+        let groups = group_parts(
             &parts,
             self.options.group_budget,
             self.options.group_paragraphs,
-        ) {
+        );
+        let mut done: Vec<PartResult> = Vec::with_capacity(parts.len());
+        let mut previous = String::new();
+        for batch in groups.chunks(self.options.parallel.max(1)) {
+            let span = batch[0].start..batch[batch.len() - 1].end;
             self.model.report(PipelineEvent::Stage(Stage::Translate {
-                paragraph: parts[range.start].paragraph + 1,
+                paragraph: parts[span.start].paragraph + 1,
                 paragraphs: paragraphs.len(),
             }));
-            let group = &parts[range.clone()];
-            let results = self.translate_group(group, &previous)?;
-            for (part, mut result) in group.iter().zip(results) {
-                // `done` holds every part before this one.
-                let same_source = done
-                    .len()
-                    .checked_sub(1)
-                    .and_then(|i| parts.get(i))
-                    .is_some_and(|p| p.text == part.text);
-                mark_echo(&mut result, &previous, same_source);
-                if !result.flags.is_empty() {
-                    // Without the context, a model that copied it has nothing to copy.
-                    let context = if result.flags.contains(&Flag::Echo) {
-                        ""
-                    } else {
-                        previous.as_str()
-                    };
-                    let mut again = self.translate_one(part, context, &result.flags)?;
-                    mark_echo(&mut again, &previous, same_source);
-                    if badness(&again.flags) < badness(&result.flags) {
-                        result = again;
+            let mut results = self.translate_groups(&parts, batch, &previous)?;
+            // The English each part follows: a model may repeat it instead of
+            // translating (checked), and a part asked again is given it.
+            let priors: Vec<String> = (0..results.len())
+                .map(|i| match i {
+                    0 => previous.clone(),
+                    _ => last_words(&results[i - 1].english, CONTEXT_WORDS),
+                })
+                .collect();
+            let same_source = |k: usize| k > 0 && parts[k - 1].text == parts[k].text;
+            for (i, result) in results.iter_mut().enumerate() {
+                mark_echo(result, &priors[i], same_source(span.start + i));
+            }
+            let again: Vec<usize> = (0..results.len())
+                .filter(|&i| !results[i].flags.is_empty())
+                .collect();
+            if !again.is_empty() {
+                let asks: Vec<Ask> = again
+                    .iter()
+                    .map(|&i| Ask {
+                        parts: vec![&parts[span.start + i]],
+                        // Without the context, a model that copied it has nothing to copy.
+                        previous: if results[i].flags.contains(&Flag::Echo) {
+                            String::new()
+                        } else {
+                            priors[i].clone()
+                        },
+                        problems: results[i].flags.clone(),
+                    })
+                    .collect();
+                for (&i, mut retry) in again.iter().zip(self.one_each(&asks)?) {
+                    mark_echo(&mut retry, &priors[i], same_source(span.start + i));
+                    if badness(&retry.flags) < badness(&results[i].flags) {
+                        results[i] = retry;
                     }
                 }
+            }
+            for (k, result) in span.clone().zip(results) {
                 if !result
                     .flags
                     .iter()
                     .any(|f| matches!(f, Flag::Empty | Flag::NotEnglish | Flag::Echo))
                 {
-                    self.glossary.learn(&part.text, &result.english);
+                    self.glossary.learn(&parts[k].text, &result.english);
                 }
                 previous = last_words(&result.english, CONTEXT_WORDS);
                 done.push(result);
@@ -301,6 +411,7 @@ pub fn translate_document(
         prompts,
         options,
         language: source_language_name(language),
+        source_language: language,
         glossary,
         failed_groups: 0,
     };
@@ -378,6 +489,7 @@ pub fn translate_lines(
         prompts,
         options,
         language: source_language_name(language),
+        source_language: language,
         glossary: Glossary::for_texts(lines.iter().map(String::as_str)),
         failed_groups: 0,
     };
@@ -430,6 +542,42 @@ mod tests {
 
     fn user_prompt(g: &ScriptedGenerator, call: usize) -> &str {
         &g.calls[call][1].content
+    }
+
+    #[test]
+    fn a_passages_terms_are_in_its_prompt_and_a_missing_one_is_asked_again() {
+        let doc = document("Antallet af kvoteflygtninge steg i 2015.");
+        let mut g = scripted(&[
+            "The number of quota flights rose in 2015.",
+            "The number of quota refugees rose in 2015.",
+        ]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert!(
+            user_prompt(&g, 0).contains("- kvoteflygtninge = quota refugee"),
+            "{}",
+            user_prompt(&g, 0)
+        );
+        assert_eq!(g.calls.len(), 2);
+        assert!(
+            user_prompt(&g, 1).contains("standard English: kvoteflygtninge = quota refugee"),
+            "{}",
+            user_prompt(&g, 1)
+        );
+        assert_eq!(
+            t.paragraphs[0].english,
+            "The number of quota refugees rose in 2015."
+        );
+        assert!(t.paragraphs[0].flags.is_empty());
+        // A term still missing after the second answer stays flagged.
+        let mut g = scripted(&["The number of quota flights rose in 2015."]);
+        let t = run(&mut g, &doc, &TranslateOptions::default());
+        assert_eq!(g.calls.len(), 2);
+        assert_eq!(
+            t.paragraphs[0].flags,
+            [Flag::MissingTerms {
+                terms: vec!["kvoteflygtninge = quota refugee".into()]
+            }]
+        );
     }
 
     #[test]
@@ -546,12 +694,8 @@ mod tests {
             "{:?}",
             t.paragraphs
         );
-        // Each one-by-one request carries the previous paragraph's translation.
-        assert!(
-            user_prompt(&g, 3).contains("reads in English:\nUnder § 282"),
-            "{}",
-            user_prompt(&g, 3)
-        );
+        // The group, then its four paragraphs one each, asked together.
+        assert_eq!(g.batches, [4]);
     }
 
     #[test]
@@ -563,8 +707,10 @@ mod tests {
         let doc = document(&text);
         assert_eq!(doc.paragraphs.len(), 8);
         let mut g = scripted(&["The section is about integration and cooperation."]);
+        // One group at a time: the groups after the failures go unasked.
         let options = TranslateOptions {
             group_paragraphs: 2,
+            parallel: 1,
             ..TranslateOptions::default()
         };
         let t = run(&mut g, &doc, &options);
