@@ -18,6 +18,14 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("brief.user", include_str!("../../../prompts/brief.user.j2")),
     (
+        "brief_english.user",
+        include_str!("../../../prompts/brief_english.user.j2"),
+    ),
+    (
+        "brief_again.user",
+        include_str!("../../../prompts/brief_again.user.j2"),
+    ),
+    (
         "notes.system",
         include_str!("../../../prompts/notes.system.j2"),
     ),

@@ -4,7 +4,22 @@ use std::path::PathBuf;
 use super::embed::EmbeddingArgs;
 use super::model::ModelArgs;
 use nordbrief::batch::Shard;
-use nordbrief::pipeline::BriefOptions;
+use nordbrief::pipeline::{BriefMethod, BriefOptions};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Method {
+    ThroughEnglish,
+    Direct,
+}
+
+impl From<Method> for BriefMethod {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::ThroughEnglish => BriefMethod::ThroughEnglish,
+            Method::Direct => BriefMethod::Direct,
+        }
+    }
+}
 
 #[derive(Args)]
 pub struct BriefArgs {
@@ -34,14 +49,26 @@ pub struct BriefArgs {
     /// Process only shard K of N (by a hash of each document id), e.g. 2/4.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-    /// Most document tokens in one prompt; longer documents are read in chunks (map-reduce).
+    /// How the brief is written: `through-english` translates the document's paragraphs (a
+    /// choice of them, for a long document) with the domain's terms, then writes the brief from
+    /// the English, each key point citing the paragraphs its content came from; `direct` writes it
+    /// from the source itself (through notes on its parts, for a long document).
+    #[arg(long, value_enum, default_value_t = Method::ThroughEnglish)]
+    pub method: Method,
+    /// Most source tokens translated for a brief read through English; of a longer document the
+    /// paragraphs a brief needs are chosen, from its beginning, middle and end.
+    #[arg(long, default_value_t = BriefOptions::default().translate_budget, value_name = "TOKENS")]
+    pub translate_budget: usize,
+    /// Most document tokens in one prompt (`--method direct`); longer documents are read in
+    /// chunks (map-reduce).
     #[arg(long, default_value_t = BriefOptions::default().context_budget, value_name = "TOKENS")]
     pub context_budget: usize,
     /// Most tokens of notes the brief of a long document is written from in one prompt; more
     /// notes are condensed first by taking notes on them.
     #[arg(long, default_value_t = BriefOptions::default().reduce_budget, value_name = "TOKENS")]
     pub reduce_budget: usize,
-    /// Parts of a long document whose notes are written together. Writing is bound by reading
+    /// Paragraphs translated together, or parts of a long document whose notes are written
+    /// together (`--method direct`). Writing is bound by reading
     /// the model's weights, which is done once per step for all of them, so 4 parts take about
     /// twice as long as one, not four times; each holds its own cache while written (~130 MB
     /// with the default model).

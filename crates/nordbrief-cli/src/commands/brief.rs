@@ -94,6 +94,8 @@ fn brief_options(args: &BriefArgs) -> Result<BriefOptions> {
         bail!("--parallel 0 writes nothing; use 1 to write one part's notes at a time");
     }
     let mut options = BriefOptions {
+        method: args.method.into(),
+        translate_budget: args.translate_budget,
         context_budget: args.context_budget,
         reduce_budget: args.reduce_budget,
         quotes: args.quotes,

@@ -279,7 +279,7 @@ fn fail_under_exits_1_naming_the_metric_and_rejects_unknown_metrics() {
             "--fail-under",
             "rouge_lsum=0.3",
             "--fail-under",
-            "fact_support=0.5",
+            "checked_supported=0.0",
         ],
     );
     assert_eq!(

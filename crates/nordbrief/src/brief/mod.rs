@@ -7,8 +7,8 @@ mod translation;
 
 pub use digest::digest;
 pub use record::{
-    Brief, GenerationInfo, KeyPointSources, LanguageLabel, ModelInfo, SourceRef, StageTiming,
-    Timings, SCHEMA_VERSION,
+    Brief, BriefMethod, GenerationInfo, KeyPointSources, LanguageLabel, ModelInfo, SourceRef,
+    StageTiming, Timings, SCHEMA_VERSION,
 };
 pub use translation::{Flag, GlossaryEntry, TranslatedParagraph, Translation, TranslationFormat};
 

@@ -96,6 +96,29 @@ pub struct GenerationInfo {
     /// written before it existed.
     #[serde(default = "one_at_a_time")]
     pub parallel: usize,
+    /// Absent in briefs written before there was a choice (they are direct).
+    #[serde(default = "direct")]
+    pub method: BriefMethod,
+    /// Paragraphs translated for a brief read through English.
+    #[serde(default)]
+    pub translated_paragraphs: usize,
+}
+
+fn direct() -> BriefMethod {
+    BriefMethod::Direct
+}
+
+/// How a brief is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BriefMethod {
+    /// Translate the paragraphs (a choice of them, for a long document),
+    /// then write the brief from the English.
+    #[default]
+    ThroughEnglish,
+    /// Write the brief from the source itself, through notes on its parts
+    /// for a long document.
+    Direct,
 }
 
 fn one_at_a_time() -> usize {

@@ -27,6 +27,8 @@ pub enum Flag {
     /// Domain terms of the source (data/terminology.toml) whose standard
     /// English the translation lacks, as `source word = English`.
     MissingTerms { terms: Vec<String> },
+    /// Bodies the English names (data/bodies.toml) that the source does not.
+    AddedNames { names: Vec<String> },
 }
 
 impl Flag {
@@ -40,6 +42,7 @@ impl Flag {
             Flag::Empty => "no translation given".to_string(),
             Flag::Echo => "it repeats the instructions or the previous paragraph instead of translating this one".to_string(),
             Flag::MissingTerms { terms } => format!("these terms not translated by their standard English: {}", terms.join("; ")),
+            Flag::AddedNames { names } => format!("{} not named in the source", names.join(", ")),
         }
     }
 
@@ -53,6 +56,7 @@ impl Flag {
             Flag::MissingNumbers { numbers } => 5 * numbers.len(),
             Flag::AddedNumbers { numbers } => 3 * numbers.len(),
             Flag::MissingTerms { terms } => 2 * terms.len(),
+            Flag::AddedNames { names } => 10 * names.len(),
         }
     }
 }

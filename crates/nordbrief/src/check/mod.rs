@@ -22,7 +22,7 @@ mod bodies;
 mod cues;
 mod words;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 use crate::facts::{unsupported_facts, FactKind, SourceIndex};
@@ -42,7 +42,7 @@ const EVIDENCE_PARAGRAPHS: usize = 2;
 /// its nearest source sentence are at least this similar.
 pub const NEGATION_SIMILARITY: f32 = 0.88;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     Entity,
@@ -75,7 +75,7 @@ impl FindingKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub kind: FindingKind,
     /// The words at fault, as written in the sentence.
@@ -85,7 +85,7 @@ pub struct Finding {
 }
 
 /// The verdict on one sentence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentenceCheck {
     pub sentence: String,
     /// True when there are no findings.
@@ -259,9 +259,17 @@ impl<'a> Checker<'a> {
     fn entities(&self, sentence: &str, findings: &mut Vec<Finding>) {
         let bodies = Bodies::builtin();
         let body_text = self.document.body_text().to_lowercase();
+        let home = home_country(self.document.language.language);
         for (words, ids) in bodies.in_english(sentence) {
             let named = ids.iter().any(|i| self.named_bodies.contains(i));
-            if !named && !body_text.contains(&words.to_lowercase()) {
+            // A place may be named by its adjective (*syriska* for Syria),
+            // and a document need not name its own country.
+            let place_named = ids.iter().any(|&i| {
+                let b = &bodies.bodies[i];
+                b.kind == "place"
+                    && (Some(b.country.as_str()) == home || names_by_stem(b, &body_text))
+            });
+            if !named && !place_named && !body_text.contains(&words.to_lowercase()) {
                 findings.push(Finding {
                     kind: FindingKind::Entity,
                     words: words.clone(),
@@ -355,7 +363,67 @@ pub fn paragraph_vectors(
     embedder.embed(&texts, EmbedKind::Passage)
 }
 
+/// The country code (data/bodies.toml) of a document's language.
+fn home_country(language: crate::ingest::Language) -> Option<&'static str> {
+    use crate::ingest::Language;
+    match language {
+        Language::Swedish => Some("se"),
+        Language::Danish => Some("dk"),
+        Language::Bokmal | Language::Nynorsk => Some("no"),
+        _ => None,
+    }
+}
+
+/// Whether `text` (lower case) has a word starting with the stem of one of
+/// `body`'s source names: *syriske*, *tyrkiske*, *afghanska*.
+fn names_by_stem(body: &Body, text: &str) -> bool {
+    body.sv
+        .iter()
+        .chain(&body.da)
+        .chain(&body.nb)
+        .chain(&body.nn)
+        .filter(|n| !n.contains(' '))
+        .any(|name| {
+            let lower = name.to_lowercase();
+            let n = lower.chars().count();
+            let stem: String = lower.chars().take(if n <= 5 { n - 1 } else { 5 }).collect();
+            stem.chars().count() >= 3
+                && text.match_indices(&stem).any(|(i, _)| {
+                    text[..i]
+                        .chars()
+                        .last()
+                        .is_none_or(|c| !c.is_alphanumeric())
+                })
+        })
+}
+
 fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen = HashSet::new();
     findings.retain(|f| seen.insert((f.kind, f.words.to_lowercase())));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entities_of(source: &str, sentence: &str) -> Vec<String> {
+        let doc = crate::ingest::ingest_bytes("doc.txt", source.as_bytes()).unwrap();
+        let checker = Checker::new(&doc);
+        let mut findings = Vec::new();
+        checker.entities(sentence, &mut findings);
+        findings.into_iter().map(|f| f.words).collect()
+    }
+
+    #[test]
+    fn a_place_the_source_does_not_name_is_an_entity_finding() {
+        let source = "Der er gjort fremskridt med landene i det sydlige Middelhavsområde. \
+            Mange syriske flygtninge kom til kommunerne.";
+        assert_eq!(
+            entities_of(source, "Ties grew with the countries of the North Sea."),
+            ["North Sea"]
+        );
+        // Named by its adjective, and the document's own country.
+        assert!(entities_of(source, "Many refugees from Syria came to Denmark.").is_empty());
+        assert!(entities_of(source, "Ties with the Mediterranean grew.").is_empty());
+    }
 }

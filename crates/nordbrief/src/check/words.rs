@@ -162,6 +162,14 @@ fn is_name_like(word: &str) -> bool {
     letters.len() >= 2 && letters.iter().skip(1).any(|c| c.is_uppercase())
 }
 
+/// English words that never begin a compound split word by word.
+const FUNCTION_WORDS: &[&str] = &[
+    "for", "and", "the", "but", "nor", "yet", "off", "out", "all", "any", "are", "was", "not",
+    "can", "may", "its", "her", "his", "our", "who", "how", "per", "via", "into", "onto", "from",
+    "with", "over", "under", "upon", "than", "that", "this", "then", "when", "also", "more",
+    "most", "less", "some", "such", "each", "both", "only", "even", "well",
+];
+
 /// Two English words that together spell one source word ("handling plan"
 /// for *handlingsplan*, "work permit" is fine: *arbetstillstånd* is not
 /// spelled by it). Compounds join with nothing, -s- or -e-.
@@ -177,7 +185,10 @@ pub fn split_compounds(sentence: &str, source: &SourceWords) -> Vec<String> {
             continue;
         }
         let (a, b) = (pair[0].1.to_lowercase(), pair[1].1.to_lowercase());
-        if a.len() < 3 || b.len() < 3 {
+        // A compound starts with a content word: "for handling" is a
+        // preposition and its object, even where the source has
+        // *forhandling*.
+        if a.len() < 3 || b.len() < 3 || FUNCTION_WORDS.contains(&a.as_str()) {
             continue;
         }
         // The second part may be inflected on either side ("handling
@@ -298,6 +309,12 @@ mod tests {
             &none,
         );
         assert_eq!(found, ["invaderes", "delaktighet", "stoltness"]);
+        // A preposition and its object are no split compound.
+        let source = SourceWords::new("forhandlingerne om handlingsplanen");
+        assert_eq!(
+            split_compounds("a framework for handling the handling plan", &source),
+            ["handling plan"]
+        );
         // A common source word is not a name, even when capitalised.
         let found = foreign_words(
             "A Visum is needed.",

@@ -62,7 +62,15 @@ pub struct Scores {
     pub keypoint_precision: f64,
     pub keypoint_f1: f64,
     pub english_share: f64,
-    pub fact_support: f64,
+    /// Absent in reports written before the checker.
+    #[serde(default)]
+    pub checked_supported: f64,
+    #[serde(default)]
+    pub untranslated_words: f64,
+    #[serde(default)]
+    pub unsupported_entities: f64,
+    #[serde(default)]
+    pub checker_findings: f64,
     pub length_ok: f64,
     pub unsupported_facts: f64,
     pub warnings: f64,
@@ -158,10 +166,10 @@ pub const METRICS: &[Metric] = &[
         description: "share of summary and key-point words detected as English",
     },
     Metric {
-        name: "fact_support",
-        label: "fact support",
+        name: "checked_supported",
+        label: "checked",
         kind: MetricKind::Score,
-        description: "share of the brief's facts (numbers, dates, names) found in the source",
+        description: "share of summary sentences and key points in which the faithfulness checker finds nothing",
     },
     Metric {
         name: "grounded_share",
@@ -186,6 +194,24 @@ pub const METRICS: &[Metric] = &[
         label: "unsupported",
         kind: MetricKind::Problems,
         description: "facts in the brief that the source does not support",
+    },
+    Metric {
+        name: "untranslated_words",
+        label: "untransl.",
+        kind: MetricKind::Problems,
+        description: "words the checker finds untranslated or garbled",
+    },
+    Metric {
+        name: "unsupported_entities",
+        label: "entities",
+        kind: MetricKind::Problems,
+        description: "bodies and names the checker finds the source does not name",
+    },
+    Metric {
+        name: "checker_findings",
+        label: "findings",
+        kind: MetricKind::Problems,
+        description: "all findings of the faithfulness checker, of every kind",
     },
     Metric {
         name: "warnings",
@@ -262,7 +288,10 @@ impl Scores {
             "keypoint_precision" => &mut self.keypoint_precision,
             "keypoint_f1" => &mut self.keypoint_f1,
             "english_share" => &mut self.english_share,
-            "fact_support" => &mut self.fact_support,
+            "checked_supported" => &mut self.checked_supported,
+            "untranslated_words" => &mut self.untranslated_words,
+            "unsupported_entities" => &mut self.unsupported_entities,
+            "checker_findings" => &mut self.checker_findings,
             "unsupported_facts" => &mut self.unsupported_facts,
             "summary_words" => &mut self.summary_words,
             "key_points" => &mut self.key_points,
@@ -328,6 +357,9 @@ pub struct DocumentReport {
     /// How many facts the brief states (title, summary, key points).
     pub facts_checked: usize,
     pub unsupported_facts: Vec<UnsupportedFact>,
+    /// The checker's verdict on each summary sentence and key point.
+    #[serde(default)]
+    pub checked: Vec<crate::check::SentenceCheck>,
     pub warnings: Vec<String>,
 }
 
@@ -393,6 +425,53 @@ pub fn grounding_scores(
     )
 }
 
+/// The faithfulness checker's verdict on every summary sentence and key
+/// point of `brief`, against its source; with `embedder` the checks that
+/// need meaning (unsupported, contradiction) are made too.
+pub fn checker_verdicts(
+    brief: &Brief,
+    document: &crate::ingest::Document,
+    embedder: Option<&dyn crate::model::Embed>,
+) -> Vec<crate::check::SentenceCheck> {
+    use crate::check::Checker;
+    let checker = embedder
+        .and_then(|e| Checker::with_embedder(document, e).ok())
+        .unwrap_or_else(|| Checker::new(document));
+    crate::ingest::split_sentences(&brief.summary)
+        .into_iter()
+        .chain(brief.key_points.iter().cloned())
+        .filter(|s| !s.trim().is_empty())
+        .filter_map(|s| {
+            checker
+                .check(&s)
+                .or_else(|_| Checker::new(document).check(&s))
+                .ok()
+        })
+        .collect()
+}
+
+impl Scores {
+    /// The checker's figures of one brief from its verdicts.
+    pub fn set_checker_figures(&mut self, checked: &[crate::check::SentenceCheck]) {
+        use crate::check::FindingKind;
+        let count = |kind: FindingKind| {
+            checked
+                .iter()
+                .flat_map(|c| &c.findings)
+                .filter(|f| f.kind == kind)
+                .count() as f64
+        };
+        self.checked_supported = if checked.is_empty() {
+            0.0
+        } else {
+            checked.iter().filter(|c| c.supported).count() as f64 / checked.len() as f64
+        };
+        self.untranslated_words = count(FindingKind::Untranslated);
+        self.unsupported_entities = count(FindingKind::Entity);
+        self.checker_findings = checked.iter().map(|c| c.findings.len()).sum::<usize>() as f64;
+    }
+}
+
 /// Scores one brief against its reference and the text of its source.
 ///
 /// A summary that is not in English scores 0 on ROUGE and chrF (as EuroEval
@@ -452,11 +531,6 @@ pub fn score_document(
             }
         }));
     }
-    let fact_support = if facts_checked == 0 {
-        1.0
-    } else {
-        1.0 - unsupported.len() as f64 / facts_checked as f64
-    };
 
     let scores = Scores {
         rouge1: rouge.rouge1.f1,
@@ -469,7 +543,6 @@ pub fn score_document(
         keypoint_precision: keypoints.precision,
         keypoint_f1: keypoints.f1,
         english_share: english,
-        fact_support,
         unsupported_facts: unsupported.len() as f64,
         summary_words: lengths.summary_words as f64,
         key_points: lengths.key_points as f64,
@@ -482,6 +555,10 @@ pub fn score_document(
         // Filled in by the caller, which has the source document.
         grounded_share: 0.0,
         citation_precision: 0.0,
+        checked_supported: 0.0,
+        untranslated_words: 0.0,
+        unsupported_entities: 0.0,
+        checker_findings: 0.0,
     };
     Ok(DocumentReport {
         id: brief.id.clone(),
@@ -505,6 +582,7 @@ pub fn score_document(
         keypoints,
         facts_checked,
         unsupported_facts: unsupported,
+        checked: Vec::new(),
         warnings: brief.warnings.clone(),
     })
 }
@@ -1019,7 +1097,7 @@ mod tests {
             "dates, amounts and names are checked: {}",
             doc.facts_checked
         );
-        assert_eq!(s.fact_support, 1.0);
+        assert_eq!(s.unsupported_facts, 0.0);
         assert_eq!(s.key_points, 3.0);
     }
 
@@ -1043,7 +1121,7 @@ mod tests {
         );
         assert_eq!(&brief.key_points[3][fact.span.0..fact.span.1], "2031");
         assert_eq!(doc.scores.unsupported_facts, 1.0);
-        assert!(doc.scores.fact_support < 1.0);
+        assert_eq!(doc.scores.unsupported_facts, 1.0);
     }
 
     #[test]

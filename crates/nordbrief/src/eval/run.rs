@@ -272,6 +272,8 @@ pub fn evaluate(
             document.scores.grounded_share,
             document.scores.citation_precision,
         ) = crate::eval::report::grounding_scores(brief, &source_document, embedder);
+        document.checked = crate::eval::report::checker_verdicts(brief, &source_document, embedder);
+        document.scores.set_checker_figures(&document.checked);
         documents.push(document);
     }
     let references_without_brief: Vec<String> = references

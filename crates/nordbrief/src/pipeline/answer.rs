@@ -123,6 +123,8 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
             saw_key_points |= s == Section::KeyPoints;
             if !rest.is_empty() {
                 match s {
+                    // The prompt's own words echoed are no title; the next line may be.
+                    Section::Title if clean_title(rest).is_empty() => {}
                     Section::Title => title.push(rest.to_string()),
                     Section::Summary => summary.push(rest.to_string()),
                     Section::KeyPoints => points.extend(strip_bullet(rest).map(clean_inline)),
@@ -139,6 +141,7 @@ pub fn parse_brief_answer(answer: &str) -> ParsedBrief {
             continue;
         }
         match section {
+            Section::Title if title.is_empty() && clean_title(line).is_empty() => {}
             Section::Title if title.is_empty() => title.push(line.to_string()),
             // A title is one line; anything after it before a heading is summary.
             Section::Title | Section::Summary => summary.push(line.to_string()),
@@ -448,6 +451,12 @@ mod tests {
     fn an_echoed_english_title_heading_is_the_title() {
         let b = parse_brief_answer("### English Title: Integration in the EU\nSUMMARY: Text.");
         assert_eq!(b.title, "Integration in the EU");
+        assert_eq!(b.summary, "Text.");
+        // The prompt's placeholder echoed: the line after it is the title.
+        let b = parse_brief_answer(
+            "### TITLE: An English Title on One Line.\n**A Fair Immigration Policy**\n\n### SUMMARY:\nText.",
+        );
+        assert_eq!(b.title, "A Fair Immigration Policy");
         assert_eq!(b.summary, "Text.");
     }
 

@@ -11,14 +11,30 @@ use super::chunk::Piece;
 use super::ground;
 use super::options::{BriefOptions, BriefRequest, PipelineEvent};
 use super::options::{PipelineError, Stage, KEY_POINTS, SUMMARY_WORDS};
-use crate::brief::{Brief, GenerationInfo, LanguageLabel, SCHEMA_VERSION};
+use crate::brief::{Brief, BriefMethod, GenerationInfo, LanguageLabel, SCHEMA_VERSION};
 use crate::facts::SourceIndex;
 use crate::generate::Generator;
 use crate::ingest::ParagraphKind;
 use crate::prompts::PromptSet;
 
-/// Brief one document with `generator`.
+/// Brief one document with `generator`, by `options.method`.
 pub fn brief_document(
+    generator: &mut dyn Generator,
+    prompts: &PromptSet,
+    request: &BriefRequest,
+    options: &BriefOptions,
+    on_event: &mut dyn FnMut(PipelineEvent),
+) -> Result<Brief, PipelineError> {
+    match options.method {
+        BriefMethod::ThroughEnglish => {
+            super::english::brief_through_english(generator, prompts, request, options, on_event)
+        }
+        BriefMethod::Direct => brief_directly(generator, prompts, request, options, on_event),
+    }
+}
+
+/// Brief one document from its source text.
+fn brief_directly(
     generator: &mut dyn Generator,
     prompts: &PromptSet,
     request: &BriefRequest,
@@ -193,6 +209,8 @@ pub fn brief_document(
             reduce_budget: options.reduce_budget,
             chunks,
             parallel: options.parallel,
+            method: options.method,
+            translated_paragraphs: 0,
         },
         timings: briefer
             .model

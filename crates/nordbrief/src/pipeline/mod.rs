@@ -9,13 +9,16 @@ mod assemble;
 mod briefer;
 mod checks;
 pub(crate) mod chunk;
+mod english;
 mod follow_ups;
 pub(crate) mod ground;
 mod notes;
 mod options;
 mod reduce;
+mod select;
 pub(crate) mod translate;
 
+pub use crate::brief::BriefMethod;
 pub use answer::{dedupe_points, parse_brief_answer};
 pub use assemble::brief_document;
 pub use checks::is_english;
@@ -55,6 +58,14 @@ mod tests {
             .collect()
     }
 
+    /// The options of a brief written from the source itself.
+    fn direct() -> BriefOptions {
+        BriefOptions {
+            method: BriefMethod::Direct,
+            ..BriefOptions::default()
+        }
+    }
+
     fn document(text: &str) -> Document {
         crate::ingest::ingest_bytes("doc.txt", text.as_bytes()).unwrap()
     }
@@ -77,7 +88,7 @@ mod tests {
             brief: vec![GOOD.into()],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         // The brief, then the short summary asked for again (the script repeats itself).
         assert_eq!(g.calls.len(), 2);
         assert!(g.calls[0][1].content.contains("written in Swedish"));
@@ -100,7 +111,7 @@ mod tests {
             brief: vec![answer],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         assert_eq!(brief.key_points.len(), 3, "{:?}", brief.key_points);
         assert!(brief.key_points.iter().all(|p| !p.contains("based on")));
         // The brief, then its summary asked for again (too short).
@@ -127,7 +138,7 @@ mod tests {
             brief: vec![GOOD.into(), long_summary("")],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         assert_eq!(g.calls.len(), 2);
         let follow_up = &g.calls[1];
         // The first exchange is kept word for word, so its cache is reused.
@@ -153,7 +164,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         assert_eq!(g.calls.len(), 2);
         assert!(brief
             .summary
@@ -175,7 +186,7 @@ mod tests {
         };
         let options = BriefOptions {
             context_budget: 256,
-            ..BriefOptions::default()
+            ..direct()
         };
         let brief = run(&mut g, &document(&text), &options);
         let note_calls: Vec<_> = g
@@ -206,7 +217,7 @@ mod tests {
         };
         let options = BriefOptions {
             context_budget: 256,
-            ..BriefOptions::default()
+            ..direct()
         };
         let text = danish_sections(40);
         for (english_notes, asked_again) in [(3, false), (2, true)] {
@@ -258,7 +269,7 @@ mod tests {
         let options = BriefOptions {
             context_budget: 256,
             parallel: 4,
-            ..BriefOptions::default()
+            ..direct()
         };
         let prompts = PromptSet::builtin().unwrap();
         let text = danish_sections(100);
@@ -323,7 +334,7 @@ mod tests {
         };
         let options = BriefOptions {
             context_budget: 128,
-            ..BriefOptions::default()
+            ..direct()
         };
         let brief = run(&mut g, &document(text), &options);
         (g, brief)
@@ -424,7 +435,7 @@ mod tests {
             brief: vec![answer.clone(), answer, MORE_POINTS.into()],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         let request = g.calls.last().unwrap()[3].content.clone();
         (brief, request)
     }
@@ -470,7 +481,7 @@ mod tests {
                 brief: vec![echoed.clone(), echoed.clone(), reply.into()],
                 ..Default::default()
             };
-            let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+            let brief = run(&mut g, &document(SWEDISH), &direct());
             let request = g.calls.last().unwrap().clone();
             (brief, request)
         };
@@ -539,7 +550,7 @@ SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in 
         };
         let options = BriefOptions {
             context_budget: 256,
-            ..BriefOptions::default()
+            ..direct()
         };
         run(&mut g, &document(&text), &options);
         let reduce = g
@@ -573,7 +584,7 @@ SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in 
             let options = BriefOptions {
                 context_budget: 256,
                 reduce_budget,
-                ..BriefOptions::default()
+                ..direct()
             };
             let brief = run(&mut g, &document(&text), &options);
             let second_round = g
@@ -598,7 +609,7 @@ SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in 
             brief: vec![swedish.into()],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         assert!(g.calls.len() >= 2);
         assert!(g.calls[1][1].content.contains("not entirely in English"));
         assert!(
@@ -618,7 +629,7 @@ SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in 
             brief: vec![invented, GOOD.into()],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         // The brief, its retry, then the short summary asked for again.
         assert_eq!(g.calls.len(), 3);
         let retry = &g.calls[1][1].content;
@@ -640,7 +651,7 @@ SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in 
             brief: vec![invented],
             ..Default::default()
         };
-        let brief = run(&mut g, &document(SWEDISH), &BriefOptions::default());
+        let brief = run(&mut g, &document(SWEDISH), &direct());
         let warning = brief
             .warnings
             .iter()
@@ -662,13 +673,7 @@ SUMMARY: A longer summary with 3.5 million people. It runs on and is cut off in 
             embedder: None,
         };
         let mut g = ScriptedGenerator::default();
-        let err = brief_document(
-            &mut g,
-            &prompts,
-            &request,
-            &BriefOptions::default(),
-            &mut |_| {},
-        );
+        let err = brief_document(&mut g, &prompts, &request, &direct(), &mut |_| {});
         assert!(matches!(err, Err(PipelineError::EmptyDocument { .. })));
         assert!(g.calls.is_empty());
     }

@@ -1,7 +1,7 @@
 //! What a brief is asked with and what it reports: the options, the stages
 //! and events a display follows, the request, and the errors.
 
-use crate::brief::ModelInfo;
+use crate::brief::{BriefMethod, ModelInfo};
 use crate::generate::{GenerateError, GenerationSettings};
 use crate::ingest::Document;
 use crate::prompts::PromptError;
@@ -22,6 +22,10 @@ pub const KEY_POINTS: std::ops::RangeInclusive<usize> = 3..=8;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BriefOptions {
+    pub method: BriefMethod,
+    /// Most source tokens translated for a brief read through English; a
+    /// longer document is translated in part, chosen paragraph by paragraph.
+    pub translate_budget: usize,
     /// Most document tokens placed in one prompt; longer documents go
     /// through map-reduce. Larger parts would be cheaper (fewer pages of
     /// notes to write and read again), but at 4,096 the 1.5B model's notes
@@ -48,6 +52,8 @@ pub struct BriefOptions {
 impl Default for BriefOptions {
     fn default() -> Self {
         Self {
+            method: BriefMethod::default(),
+            translate_budget: 1600,
             context_budget: 1800,
             reduce_budget: 6144,
             settings: GenerationSettings {

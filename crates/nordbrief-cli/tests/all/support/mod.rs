@@ -13,10 +13,18 @@ use std::time::{Duration, Instant};
 pub const ANSWER: &str = "TITLE: A brief\nSUMMARY: The document describes integration policy and the cooperation between the member states on it.\n\
 KEY POINTS:\n- The document concerns integration policy.\n- The member states cooperate on integration.\n- The cooperation continues.\n";
 
+/// The canned translation of every paragraph, which `ANSWER`'s points are built from.
+pub const TRANSLATION: &str = "[1] The document describes integration policy and the cooperation between the member states on it, which continues.";
+
 /// Writes a scripted-answers file (see `ScriptedGenerator`) into `dir`.
 pub fn scripted(dir: &Path, delay_ms: u64) -> PathBuf {
     let path = dir.join("answers.json");
-    let json = serde_json::json!({ "brief": [ANSWER], "notes": ["- A note on this part."], "delay_ms": delay_ms });
+    let json = serde_json::json!({
+        "brief": [ANSWER],
+        "notes": ["- A note on this part."],
+        "translations": [TRANSLATION],
+        "delay_ms": delay_ms,
+    });
     std::fs::write(&path, json.to_string()).unwrap();
     path
 }

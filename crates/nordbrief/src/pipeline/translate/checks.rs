@@ -4,6 +4,7 @@
 use super::super::checks::is_english;
 use super::groups::PartResult;
 use crate::brief::Flag;
+use crate::check::Bodies;
 use crate::facts::{missing_numbers, unsupported_facts, FactKind, SourceIndex};
 use crate::generate::StopReason;
 
@@ -32,7 +33,26 @@ pub(super) fn check_translation(source: &str, english: &str, stop: StopReason) -
     if !is_english(english) {
         flags.push(Flag::NotEnglish);
     }
+    let added = added_names(source, english);
+    if !added.is_empty() {
+        flags.push(Flag::AddedNames { names: added });
+    }
     flags
+}
+
+/// Bodies `english` names that `source` does not (by any of their names).
+fn added_names(source: &str, english: &str) -> Vec<String> {
+    let bodies = Bodies::builtin();
+    let named = bodies.in_source(source);
+    let lower = source.to_lowercase();
+    bodies
+        .in_english(english)
+        .into_iter()
+        .filter(|(words, ids)| {
+            !ids.iter().any(|i| named.contains(i)) && !lower.contains(&words.to_lowercase())
+        })
+        .map(|(words, _)| words)
+        .collect()
 }
 
 /// Words of the prompt that never belong in a translation.
@@ -67,7 +87,8 @@ pub(super) fn merge_flag(flags: &mut Vec<Flag>, flag: Flag) {
         match (existing, &flag) {
             (Flag::MissingNumbers { numbers }, Flag::MissingNumbers { numbers: more })
             | (Flag::AddedNumbers { numbers }, Flag::AddedNumbers { numbers: more })
-            | (Flag::MissingTerms { terms: numbers }, Flag::MissingTerms { terms: more }) => {
+            | (Flag::MissingTerms { terms: numbers }, Flag::MissingTerms { terms: more })
+            | (Flag::AddedNames { names: numbers }, Flag::AddedNames { names: more }) => {
                 numbers.extend(more.iter().cloned());
                 return;
             }

@@ -69,10 +69,10 @@ impl Default for TranslateOptions {
     }
 }
 
-struct Translator<'a> {
-    model: Asker<'a>,
-    prompts: &'a PromptSet,
-    options: &'a TranslateOptions,
+struct Translator<'t, 'a> {
+    model: &'t mut Asker<'a>,
+    prompts: &'t PromptSet,
+    options: &'t TranslateOptions,
     language: String,
     source_language: Language,
     glossary: Glossary,
@@ -82,7 +82,7 @@ struct Translator<'a> {
 
 /// The stage every translation call is counted under: its name does not
 /// depend on the paragraph.
-fn translate_stage() -> Stage {
+pub(in crate::pipeline) fn translate_stage() -> Stage {
     Stage::Translate {
         paragraph: 0,
         paragraphs: 0,
@@ -102,7 +102,7 @@ struct Ask<'p> {
     problems: Vec<Flag>,
 }
 
-impl Translator<'_> {
+impl Translator<'_, '_> {
     fn messages(&self, ask: &Ask) -> Result<Vec<ChatMessage>, PipelineError> {
         let texts: Vec<&str> = ask.parts.iter().map(|p| p.text.as_str()).collect();
         // The domain terms of these paragraphs first, then the document's names.
@@ -397,37 +397,8 @@ pub fn translate_document(
             doc.language.confidence * 100.0
         ));
     }
-    let sources: Vec<SourceParagraph> = doc
-        .paragraphs
-        .iter()
-        .map(|p| SourceParagraph {
-            text: &p.text,
-            sentences: &p.sentences,
-        })
-        .collect();
-    let glossary = Glossary::for_texts(doc.paragraphs.iter().map(|p| p.text.as_str()));
-    let mut translator = Translator {
-        model: Asker::new(generator, &options.settings, on_event, translate_stage()),
-        prompts,
-        options,
-        language: source_language_name(language),
-        source_language: language,
-        glossary,
-        failed_groups: 0,
-    };
-    let results = translator.translate(&sources)?;
-    let paragraphs: Vec<TranslatedParagraph> = doc
-        .paragraphs
-        .iter()
-        .zip(results)
-        .map(|(p, r)| TranslatedParagraph {
-            id: p.id,
-            kind: p.kind,
-            source: p.text.clone(),
-            english: r.english,
-            flags: r.flags,
-        })
-        .collect();
+    let mut asker = Asker::new(generator, &options.settings, on_event, translate_stage());
+    let (paragraphs, glossary) = translate_paragraphs(&mut asker, prompts, doc, options)?;
     let flagged = paragraphs.iter().filter(|p| !p.flags.is_empty()).count();
     if flagged > 0 {
         warnings.push(format!(
@@ -446,13 +417,53 @@ pub fn translate_document(
         },
         model: request.model.clone(),
         prompt_versions: prompts.versions().clone(),
-        glossary: translator.glossary.entries().to_vec(),
+        glossary,
         paragraphs,
         warnings,
-        timings: translator
-            .model
-            .timings(request.load_seconds, start.elapsed().as_secs_f64()),
+        timings: asker.timings(request.load_seconds, start.elapsed().as_secs_f64()),
     })
+}
+
+/// Every paragraph of `doc` in English, asked through `asker`, with the
+/// document's glossary.
+pub(in crate::pipeline) fn translate_paragraphs(
+    asker: &mut Asker,
+    prompts: &PromptSet,
+    doc: &Document,
+    options: &TranslateOptions,
+) -> Result<(Vec<TranslatedParagraph>, Vec<GlossaryEntry>), PipelineError> {
+    let language = doc.language.language;
+    let sources: Vec<SourceParagraph> = doc
+        .paragraphs
+        .iter()
+        .map(|p| SourceParagraph {
+            text: &p.text,
+            sentences: &p.sentences,
+        })
+        .collect();
+    let mut translator = Translator {
+        model: asker,
+        prompts,
+        options,
+        language: source_language_name(language),
+        source_language: language,
+        glossary: Glossary::for_texts(doc.paragraphs.iter().map(|p| p.text.as_str())),
+        failed_groups: 0,
+    };
+    let results = translator.translate(&sources)?;
+    let paragraphs = doc
+        .paragraphs
+        .iter()
+        .zip(results)
+        .map(|(p, r)| TranslatedParagraph {
+            id: p.id,
+            kind: p.kind,
+            source: p.text.clone(),
+            english: r.english,
+            flags: r.flags,
+        })
+        .collect();
+    Ok((paragraphs, translator.glossary.entries().to_vec()))
 }
 
 /// The language the prompt names; an unknown one is called Scandinavian.
@@ -484,8 +495,9 @@ pub fn translate_lines(
             sentences: s,
         })
         .collect();
+    let mut asker = Asker::new(generator, &options.settings, on_event, translate_stage());
     let mut translator = Translator {
-        model: Asker::new(generator, &options.settings, on_event, translate_stage()),
+        model: &mut asker,
         prompts,
         options,
         language: source_language_name(language),
@@ -943,6 +955,17 @@ mod tests {
                 StopReason::EndOfTurn
             ),
             vec![Flag::NotEnglish]
+        );
+        // A body the source does not name came from the model.
+        assert_eq!(
+            check_translation(
+                "Dialogen blev lanceret af Den Afrikanske Union i 2010.",
+                "The dialogue was launched by the Danish Ministry of Foreign Affairs in 2010.",
+                StopReason::EndOfTurn
+            ),
+            vec![Flag::AddedNames {
+                names: vec!["Danish Ministry of Foreign Affairs".into()]
+            }]
         );
         assert_eq!(
             check_translation(source, " ", StopReason::EndOfTurn),
