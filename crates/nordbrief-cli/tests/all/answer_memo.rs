@@ -1,5 +1,5 @@
 //! A batch keeps the model's answers in its output folder: a re-run after a
-//! change to the brief prompt asks the model only for the new brief, not
+//! change to the brief prompt (`--method direct`) asks the model only for the new brief, not
 //! again for the notes on every part of a long document; `--force` asks
 //! for everything again.
 
@@ -20,6 +20,8 @@ fn run(dir: &Path, prompts: Option<&Path>, force: bool) -> Brief {
     cmd.args([
         "brief",
         "--quiet",
+        "--method",
+        "direct",
         "--context-budget",
         "600",
         "--scripted-answers",

@@ -6,15 +6,7 @@ use std::process::Stdio;
 
 use crate::support::nordbrief;
 
-const ANSWER: &str = "TITLE: A brief\nSUMMARY: The document describes integration policy and the cooperation between the member states on it.\n\
-KEY POINTS:\n- The document concerns integration policy.\n- The member states cooperate on integration.\n- The cooperation continues.\n";
-
-fn scripted(dir: &Path, delay_ms: u64) -> PathBuf {
-    let path = dir.join("answers.json");
-    let json = serde_json::json!({ "brief": [ANSWER], "notes": ["- A note on this part."], "delay_ms": delay_ms });
-    std::fs::write(&path, json.to_string()).unwrap();
-    path
-}
+use crate::support::scripted;
 
 /// A folder with four short seeds and, optionally, a corrupt document.
 fn inbox(dir: &Path, corrupt: bool) -> PathBuf {

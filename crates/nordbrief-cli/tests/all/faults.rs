@@ -266,7 +266,7 @@ fn a_full_disk_stops_the_batch_with_a_clear_error_and_no_torn_file() {
     let answers = scripted(dir.path(), 0);
     let inbox = inbox(dir.path(), 40);
     let out = dir.path().join("out");
-    let mount = Mount::tmpfs(&out, "size=64k");
+    let mount = Mount::tmpfs(&out, "size=256k");
     let run = run_guarded(
         &[
             os("brief"),

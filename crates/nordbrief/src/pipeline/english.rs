@@ -144,6 +144,50 @@ impl<'a> Origins<'a> {
     }
 }
 
+impl Origins<'_> {
+    /// Sentences in the order a brief would take them: closest to the
+    /// translation's centre first, each next the one that adds most beside
+    /// `kept` (vectors of points already taken); without the embedding
+    /// model, spread evenly over the text.
+    fn central_sentences(&self, kept: &[Vec<f32>]) -> Vec<usize> {
+        let n = self.sentences.len();
+        let Some((vectors, _)) = &self.vectors else {
+            let step = (n / 8).max(1);
+            let mut order: Vec<usize> = (0..n).step_by(step).collect();
+            order.extend((0..n).filter(|i| i % step != 0));
+            return order;
+        };
+        let dims = vectors.first().map_or(0, Vec::len);
+        let mut centre = vec![0.0f32; dims];
+        for v in vectors {
+            for (c, x) in centre.iter_mut().zip(v) {
+                *c += x;
+            }
+        }
+        let mut taken: Vec<Vec<f32>> = kept.to_vec();
+        let mut order = Vec::new();
+        let mut left: Vec<usize> = (0..n).collect();
+        while !left.is_empty() {
+            let (at, _) = left
+                .iter()
+                .enumerate()
+                .map(|(at, &i)| {
+                    let redundancy = taken
+                        .iter()
+                        .map(|t| cosine(t, &vectors[i]))
+                        .fold(0.0f32, f32::max);
+                    (at, cosine(&centre, &vectors[i]) - 0.6 * redundancy)
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("sentences left");
+            let i = left.remove(at);
+            taken.push(vectors[i].clone());
+            order.push(i);
+        }
+        order
+    }
+}
+
 fn content_words(text: &str) -> HashSet<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().count() >= 4 || w.chars().any(|c| c.is_ascii_digit()))
@@ -251,6 +295,24 @@ impl Review {
     fn faults(&self) -> usize {
         self.problems().len()
     }
+
+    /// Sentences that would stand in the brief: summary sentences and
+    /// supported key points without a fault.
+    fn usable(&self) -> usize {
+        self.summary.iter().filter(|c| !has_fault(c)).count()
+            + self
+                .points
+                .iter()
+                .filter(|p| !p.sources.is_empty() && !has_fault(&p.check))
+                .count()
+    }
+
+    /// Whether `self` is a better brief than `other`: more that stands,
+    /// then fewer faults.
+    fn better_than(&self, other: &Review) -> bool {
+        (self.usable(), std::cmp::Reverse(self.faults()))
+            > (other.usable(), std::cmp::Reverse(other.faults()))
+    }
 }
 
 /// A sentence starting with a capital letter, as a point the model began
@@ -285,7 +347,7 @@ fn names_brought_in(sentence: &str, known: &[&str], allowed: &[String]) -> Vec<S
             && base.chars().count() >= 2
             && base.chars().next().is_some_and(char::is_uppercase)
             && !allowed.contains(&lower)
-            && !known.iter().any(|k| k.contains(&lower));
+            && !known.iter().any(|k| starts_a_word(k, &name_stem(&lower)));
         if brought_in {
             current.push(base);
         } else if !current.is_empty() {
@@ -302,6 +364,23 @@ fn names_brought_in(sentence: &str, known: &[&str], allowed: &[String]) -> Vec<S
         phrases.push(current.join(" "));
     }
     phrases
+}
+
+/// What a name shares with its forms in other languages and inflections:
+/// its first five letters (*europeiska* for "European"), or all of a short one.
+fn name_stem(lower: &str) -> String {
+    let n = lower.chars().count();
+    lower.chars().take(if n <= 4 { n } else { 5 }).collect()
+}
+
+/// Whether a word of `text` starts with `stem`.
+fn starts_a_word(text: &str, stem: &str) -> bool {
+    text.match_indices(stem).any(|(i, _)| {
+        text[..i]
+            .chars()
+            .last()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
 }
 
 struct Reviewer<'a> {
@@ -602,7 +681,7 @@ pub(super) fn brief_through_english(
             cap,
         )?;
         let second = reviewer.review(&again.parsed);
-        if second.faults() < review.faults() {
+        if second.better_than(&review) {
             review = second;
         }
     }
@@ -615,7 +694,7 @@ pub(super) fn brief_through_english(
             .iter()
             .map(|f| format!("{}: {}", f.kind.name(), f.detail))
             .collect();
-        if has_fault(check) && review.summary.len() > 1 {
+        if has_fault(check) {
             warnings.push(format!(
                 "a summary sentence was left out ({}): \"{}\"",
                 faults.join("; "),
@@ -689,6 +768,47 @@ pub(super) fn brief_through_english(
     }
     key_points.truncate(*KEY_POINTS.end());
     key_point_sources.truncate(*KEY_POINTS.end());
+    // Too few points: sentences of the translation itself stand in, the
+    // most central ones not yet covered, each checked like a point.
+    let wanted = shape.1.start().saturating_sub(key_points.len());
+    if wanted > 0 {
+        let mut added = 0;
+        for i in reviewer.origins.central_sentences(&kept_vectors) {
+            if added == wanted {
+                break;
+            }
+            let sentence = &reviewer.origins.sentences[i];
+            let text = sentence.text.clone();
+            let words = text.split_whitespace().count();
+            let cited = key_point_sources
+                .iter()
+                .any(|s| s.sources.iter().any(|r| r.paragraph == sentence.paragraph));
+            if !(8..=45).contains(&words)
+                || cited
+                || !is_english(&text)
+                || key_points.contains(&text)
+            {
+                continue;
+            }
+            let quote = reviewer.quote(sentence);
+            let paragraph = sentence.paragraph;
+            if has_fault(&reviewer.check(&text)) {
+                continue;
+            }
+            key_points.push(capitalised(&text));
+            key_point_sources.push(KeyPointSources {
+                sources: vec![SourceRef { paragraph, quote }],
+                grounded: true,
+                ..KeyPointSources::default()
+            });
+            added += 1;
+        }
+        if added > 0 {
+            warnings.push(format!(
+                "{added} key point(s) are sentences of the translation: the model gave too few"
+            ));
+        }
+    }
     if key_points.len() < *shape.1.start() {
         warnings.push(format!(
             "only {} key points (expected at least {})",
@@ -707,7 +827,7 @@ pub(super) fn brief_through_english(
     }
     let mut title = review.title;
     if title.is_empty() || !is_english(&title) {
-        warnings.push("the model gave no English title".into());
+        warnings.push("the model gave no title in English".into());
         title.clear();
     } else {
         let check = reviewer.check(&title);

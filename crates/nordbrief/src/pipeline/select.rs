@@ -44,13 +44,18 @@ pub(crate) fn choose_paragraphs(
         return all;
     }
     let is_heading = |i: usize| paragraphs[i].kind == ParagraphKind::Heading;
-    let candidates: Vec<usize> = all
+    // A paragraph that alone takes most of a stretch's share crowds out the rest.
+    let fits = |i: &usize| tokens[*i] <= budget / STRETCHES;
+    let mut candidates: Vec<usize> = all
         .iter()
         .copied()
         .filter(|&i| !is_heading(i) && paragraphs[i].text.split_whitespace().count() >= MIN_WORDS)
-        // A paragraph that alone takes most of a stretch's share crowds out the rest.
-        .filter(|&i| tokens[i] <= budget / STRETCHES)
+        .filter(fits)
         .collect();
+    if candidates.is_empty() {
+        // Nothing but short lines (a list, a table): any of them will do.
+        candidates = all.iter().copied().filter(fits).collect();
+    }
     if candidates.is_empty() {
         return Vec::new();
     }
@@ -117,7 +122,7 @@ pub(crate) fn choose_paragraphs(
     }
     // Each chosen paragraph's section heading comes with it.
     let mut with_headings = chosen.clone();
-    for &i in &chosen {
+    for &i in chosen.iter().filter(|&&i| !is_heading(i)) {
         if let Some(h) = (0..i).rev().find(|&h| is_heading(h)) {
             if tokens[h] <= HEADING_TOKENS && !with_headings.contains(&h) {
                 with_headings.push(h);
@@ -203,6 +208,16 @@ mod tests {
                 .find(|&h| doc.paragraphs[h].kind == ParagraphKind::Heading);
             assert!(heading.is_none_or(|h| chosen.contains(&h)));
         }
+    }
+
+    #[test]
+    fn a_long_document_of_short_lines_still_gives_a_choice() {
+        let text: String = (1..=400).map(|i| format!("Rad {i}\n\n")).collect();
+        let doc = document(&text);
+        let tokens = vec![2; doc.paragraphs.len()];
+        let chosen = choose_paragraphs(&doc, &tokens, None, 60);
+        assert!(!chosen.is_empty());
+        assert!(chosen.iter().map(|&i| tokens[i]).sum::<usize>() <= 60);
     }
 
     #[test]

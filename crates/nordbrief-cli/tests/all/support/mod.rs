@@ -13,16 +13,22 @@ use std::time::{Duration, Instant};
 pub const ANSWER: &str = "TITLE: A brief\nSUMMARY: The document describes integration policy and the cooperation between the member states on it.\n\
 KEY POINTS:\n- The document concerns integration policy.\n- The member states cooperate on integration.\n- The cooperation continues.\n";
 
-/// The canned translation of every paragraph, which `ANSWER`'s points are built from.
-pub const TRANSLATION: &str = "[1] The document describes integration policy and the cooperation between the member states on it, which continues.";
+/// Canned translations, which `ANSWER`'s points are built from. Two in
+/// turn, since a paragraph translated exactly as the one before it is taken
+/// for an echo.
+pub const TRANSLATIONS: [&str; 2] = [
+    "[1] The document describes integration policy and the cooperation between the member states on it, which continues.",
+    "[1] The member states describe their cooperation on integration policy in the document, and it continues.",
+];
 
 /// Writes a scripted-answers file (see `ScriptedGenerator`) into `dir`.
 pub fn scripted(dir: &Path, delay_ms: u64) -> PathBuf {
     let path = dir.join("answers.json");
+    let translations: Vec<&str> = (0..2000).map(|i| TRANSLATIONS[i % 2]).collect();
     let json = serde_json::json!({
         "brief": [ANSWER],
         "notes": ["- A note on this part."],
-        "translations": [TRANSLATION],
+        "translations": translations,
         "delay_ms": delay_ms,
     });
     std::fs::write(&path, json.to_string()).unwrap();
