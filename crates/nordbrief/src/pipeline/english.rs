@@ -315,6 +315,17 @@ impl Review {
     }
 }
 
+/// A point without the translation's marks of left-out paragraphs, which
+/// the model may copy.
+fn without_gap_marks(point: &str) -> String {
+    point
+        .replace("[...]", " ")
+        .replace("[…]", " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A sentence starting with a capital letter, as a point the model began
 /// in lower case should.
 fn capitalised(text: &str) -> String {
@@ -467,7 +478,7 @@ impl Reviewer<'_> {
             parsed
                 .key_points
                 .iter()
-                .map(|p| split_citations(p).0)
+                .map(|p| without_gap_marks(&split_citations(p).0))
                 .filter(|t| !t.is_empty() && !is_remark_on_the_brief(t))
                 .collect(),
         );
