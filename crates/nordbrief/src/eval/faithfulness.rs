@@ -255,8 +255,13 @@ pub fn plant(sentence: &str, bodies: &Bodies) -> Vec<(&'static str, String)> {
             ));
         }
     }
-    // A body: swapped for another of its kind.
-    if let Some((words, ids)) = bodies.in_english(sentence).into_iter().next() {
+    // A body: swapped for another of its kind. Places are left alone: a
+    // document's own country and places named by adjective are no error.
+    let body = bodies
+        .in_english(sentence)
+        .into_iter()
+        .find(|(_, ids)| bodies.bodies[ids[0]].kind != "place");
+    if let Some((words, ids)) = body {
         let kind = &bodies.bodies[ids[0]].kind;
         let other = bodies
             .bodies
