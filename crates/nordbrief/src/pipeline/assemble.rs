@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::answer::{dedupe_points, is_remark_on_the_brief};
 use super::ask::Asker;
 use super::briefer::Briefer;
-use super::checks::is_english;
+use super::checks::{foreign_language_warning, is_english};
 use super::chunk::Piece;
 use super::ground;
 use super::options::{BriefOptions, BriefRequest, PipelineEvent};
@@ -74,14 +74,7 @@ fn brief_directly(
     ));
     let body_tokens = generator.count_tokens(&numbered);
     let language = doc.language.language.english_name().to_string();
-    let mut warnings = Vec::new();
-    if !doc.language.language.is_scandinavian() {
-        warnings.push(format!(
-            "the document is in {} ({:.0}% confidence), not a Scandinavian language; the brief may be poor",
-            language,
-            doc.language.confidence * 100.0
-        ));
-    }
+    let warnings: Vec<String> = foreign_language_warning(doc, "brief").into_iter().collect();
     let mut briefer = Briefer {
         model: Asker::new(
             generator,

@@ -29,3 +29,29 @@ pub(super) fn facts_not_in(source: &SourceIndex, text: &str) -> Vec<String> {
         .map(|f| f.text)
         .collect()
 }
+
+/// The warning of a document not in a Scandinavian language: its `output`
+/// ("brief", "translation") may be poor.
+pub(super) fn foreign_language_warning(
+    doc: &crate::ingest::Document,
+    output: &str,
+) -> Option<String> {
+    let language = doc.language.language;
+    (!language.is_scandinavian()).then(|| {
+        format!(
+            "the document is in {} ({:.0}% confidence), not a Scandinavian language; the {output} may be poor",
+            language.english_name(),
+            doc.language.confidence * 100.0
+        )
+    })
+}
+
+/// An error when `doc` has no text at all.
+pub(super) fn require_text(doc: &crate::ingest::Document) -> Result<(), super::PipelineError> {
+    if doc.paragraphs.iter().all(|p| p.text.trim().is_empty()) {
+        return Err(super::PipelineError::EmptyDocument {
+            source_path: doc.source.clone(),
+        });
+    }
+    Ok(())
+}

@@ -20,7 +20,7 @@ use minijinja::context;
 
 use super::answer::{dedupe_points, is_remark_on_the_brief, parse_brief_answer, ParsedBrief};
 use super::ask::Asker;
-use super::checks::is_english;
+use super::checks::{foreign_language_warning, is_english, require_text};
 use super::ground::split_citations;
 use super::options::{BriefOptions, BriefRequest, PipelineError, PipelineEvent, Stage};
 use super::options::{KEY_POINTS, SUMMARY_WORDS};
@@ -534,7 +534,7 @@ fn write_brief(
     earlier: Option<(&Written, &[String])>,
     max_new_tokens: usize,
 ) -> Result<Written, PipelineError> {
-    let mut messages = match earlier {
+    let messages = match earlier {
         Some((written, problems)) => {
             let mut m = written.messages.clone();
             m.push(ChatMessage::assistant(&written.answer));
@@ -563,7 +563,6 @@ fn write_brief(
     if generation.stop == StopReason::TokenCap {
         mend_cut_answer(&mut parsed);
     }
-    messages.shrink_to_fit();
     Ok(Written {
         messages,
         answer: generation.text,
@@ -581,20 +580,9 @@ pub(super) fn brief_through_english(
 ) -> Result<Brief, PipelineError> {
     let start = Instant::now();
     let doc = request.document;
-    if doc.paragraphs.iter().all(|p| p.text.trim().is_empty()) {
-        return Err(PipelineError::EmptyDocument {
-            source_path: doc.source.clone(),
-        });
-    }
+    require_text(doc)?;
     let language = doc.language.language.english_name().to_string();
-    let mut warnings = Vec::new();
-    if !doc.language.language.is_scandinavian() {
-        warnings.push(format!(
-            "the document is in {} ({:.0}% confidence), not a Scandinavian language; the brief may be poor",
-            language,
-            doc.language.confidence * 100.0
-        ));
-    }
+    let mut warnings: Vec<String> = foreign_language_warning(doc, "brief").into_iter().collect();
     // What to translate.
     let tokens: Vec<usize> = doc
         .paragraphs

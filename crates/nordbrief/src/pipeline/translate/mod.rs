@@ -28,6 +28,7 @@ use groups::{
 };
 
 use super::ask::Asker;
+use super::checks::{foreign_language_warning, require_text};
 use super::options::{PipelineError, PipelineEvent, Stage};
 use crate::brief::{Flag, TranslatedParagraph, Translation};
 use crate::brief::{LanguageLabel, ModelInfo};
@@ -383,20 +384,11 @@ pub fn translate_document(
 ) -> Result<Translation, PipelineError> {
     let start = Instant::now();
     let doc = request.document;
-    if doc.paragraphs.iter().all(|p| p.text.trim().is_empty()) {
-        return Err(PipelineError::EmptyDocument {
-            source_path: doc.source.clone(),
-        });
-    }
+    require_text(doc)?;
     let language = doc.language.language;
-    let mut warnings = Vec::new();
-    if !language.is_scandinavian() {
-        warnings.push(format!(
-            "the document is in {} ({:.0}% confidence), not a Scandinavian language; the translation may be poor",
-            language.english_name(),
-            doc.language.confidence * 100.0
-        ));
-    }
+    let mut warnings: Vec<String> = foreign_language_warning(doc, "translation")
+        .into_iter()
+        .collect();
     let mut asker = Asker::new(generator, &options.settings, on_event, translate_stage());
     let (paragraphs, glossary) = translate_paragraphs(&mut asker, prompts, doc, options)?;
     let flagged = paragraphs.iter().filter(|p| !p.flags.is_empty()).count();
