@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// `count` distinct short Scandinavian documents in DIR/inbox.
+/// `count` distinct short Scandinavian documents in DIR/inbox. Every
+/// paragraph carries the document's number, so no document's translation is
+/// answered from another's memo and each costs about the same.
 fn inbox(dir: &Path, count: usize) -> PathBuf {
     let inbox = dir.join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
@@ -33,10 +35,11 @@ fn inbox(dir: &Path, count: usize) -> PathBuf {
     .map(|id| std::fs::read_to_string(format!("seeds/{id}.txt")).unwrap())
     .collect();
     for i in 0..count {
-        let text = format!(
-            "{}\n\nDokument nummer {i} i serien.\n",
-            seeds[i % seeds.len()]
-        );
+        let numbered: Vec<String> = seeds[i % seeds.len()]
+            .split("\n\n")
+            .map(|p| format!("{} ({i})", p.trim_end()))
+            .collect();
+        let text = format!("{}\n\nDokument nummer {i} i serien.\n", numbered.join("\n\n"));
         std::fs::write(inbox.join(format!("doc{i:03}.txt")), text).unwrap();
     }
     inbox
