@@ -204,6 +204,18 @@ fn is_readable(p: &TranslatedParagraph) -> bool {
             .any(|f| matches!(f, Flag::Empty | Flag::NotEnglish | Flag::Echo))
 }
 
+/// The English of the document's first heading that reads as a title and
+/// passes the check: a faithful title when the model's own is missing or
+/// faulty.
+fn heading_title(translated: &[TranslatedParagraph], reviewer: &mut Reviewer) -> Option<String> {
+    translated
+        .iter()
+        .filter(|p| p.kind == ParagraphKind::Heading && is_readable(p))
+        .map(|p| p.english.trim().trim_end_matches(['.', ':']).trim().to_string())
+        .filter(|t| (2..=16).contains(&t.split_whitespace().count()) && is_english(t))
+        .find(|t| !has_fault(&reviewer.check(t)))
+}
+
 /// The summary's length and the number of key points a text of `words`
 /// English words in `sentences` sentences can fill: a short text gets a
 /// short brief, never one padded past it.
@@ -843,6 +855,14 @@ pub(super) fn brief_through_english(
             title.clear();
         }
     }
+    if title.is_empty() {
+        if let Some(heading) = heading_title(&translated, &mut reviewer) {
+            warnings.push(format!(
+                "the title is the document's own first heading in English: \"{heading}\""
+            ));
+            title = heading;
+        }
+    }
     Ok(Brief {
         schema_version: SCHEMA_VERSION,
         id: request.id.clone(),
@@ -1005,6 +1025,28 @@ mod tests {
             brief.warnings
         );
         assert_eq!(brief.key_points.len(), 2);
+    }
+
+    #[test]
+    fn a_faulty_title_gives_way_to_the_documents_own_heading() {
+        let invented = GOOD.replace(
+            "TITLE: Council conclusions on integration",
+            "TITLE: The Oslo Council conclusions of 2019",
+        );
+        let (_, brief) = brief_with(&[&invented, &invented]);
+        assert_eq!(brief.title, "The Council meeting on 12-13 June");
+        assert!(
+            brief
+                .warnings
+                .iter()
+                .any(|w| w.contains("title was left out") && w.contains("2019")),
+            "{:?}",
+            brief.warnings
+        );
+        assert!(brief.warnings.iter().any(|w| w.contains("own first heading")));
+        // A good title is kept.
+        let (_, brief) = brief_with(&[GOOD]);
+        assert_eq!(brief.title, "Council conclusions on integration");
     }
 
     #[test]
