@@ -147,10 +147,20 @@ pub fn html_blocks(html: &str) -> Vec<Block> {
     // <header>/<footer> outside <main>/<article> are site chrome.
     let mut content_depth = 0usize;
 
-    let flush = |buffer: &mut String, kind: ParagraphKind, blocks: &mut Vec<Block>| {
+    // A definition list's term (<dt>) waits for its definition (<dd>) and
+    // goes in front of it: "Departement: Justisdepartementet".
+    let mut term: Option<String> = None;
+
+    let flush = |buffer: &mut String,
+                 kind: ParagraphKind,
+                 blocks: &mut Vec<Block>,
+                 term: &mut Option<String>| {
         let text = buffer.split_whitespace().collect::<Vec<_>>().join(" ");
         if !text.is_empty() {
-            blocks.push(Block::new(kind, text));
+            match term.take() {
+                Some(t) => blocks.push(Block::new(ParagraphKind::Text, format!("{t}: {text}"))),
+                None => blocks.push(Block::new(kind, text)),
+            }
         }
         buffer.clear();
     };
@@ -164,7 +174,11 @@ pub fn html_blocks(html: &str) -> Vec<Block> {
                         skip_depth += 1;
                         continue;
                     }
-                    let site_chrome = matches!(name, "header" | "footer") && content_depth == 0;
+                    // A header that holds a definition list carries the
+                    // document's own key facts (ministry, dates, references).
+                    let site_chrome = matches!(name, "header" | "footer")
+                        && content_depth == 0
+                        && !(name == "header" && holds_definition_list(node));
                     if SKIPPED_ELEMENTS.contains(&name) || site_chrome || is_chrome(element) {
                         skip_depth = 1;
                         continue;
@@ -174,7 +188,7 @@ pub fn html_blocks(html: &str) -> Vec<Block> {
                     }
                     if let Some(kind) = block_kind(name) {
                         let current = open_blocks.last().copied().unwrap_or(ParagraphKind::Text);
-                        flush(&mut buffer, current, &mut blocks);
+                        flush(&mut buffer, current, &mut blocks, &mut term);
                         open_blocks.push(kind);
                     } else if name == "img" {
                         // Alt text is not body text; leave images out.
@@ -195,14 +209,25 @@ pub fn html_blocks(html: &str) -> Vec<Block> {
                     }
                     if block_kind(name).is_some() {
                         let current = open_blocks.pop().unwrap_or(ParagraphKind::Text);
-                        flush(&mut buffer, current, &mut blocks);
+                        if name == "dt" {
+                            let text = buffer.split_whitespace().collect::<Vec<_>>().join(" ");
+                            buffer.clear();
+                            term = (!text.is_empty()).then_some(text);
+                        } else {
+                            flush(&mut buffer, current, &mut blocks, &mut term);
+                        }
                     }
                 }
             }
         }
     }
-    flush(&mut buffer, ParagraphKind::Text, &mut blocks);
+    flush(&mut buffer, ParagraphKind::Text, &mut blocks, &mut term);
     blocks
+}
+
+fn holds_definition_list(node: ego_tree::NodeRef<'_, Node>) -> bool {
+    node.descendants()
+        .any(|d| matches!(d.value(), Node::Element(e) if e.name() == "dl"))
 }
 
 // ---------------------------------------------------------------------------
@@ -450,6 +475,27 @@ pub fn pdf_text(bytes: &[u8]) -> Result<String, ExtractError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_with_key_facts_is_kept_and_terms_join_their_definitions() {
+        let html = r#"<html><body>
+            <header><a href="/">Til forsiden</a></header>
+            <header class="documentHeader"><dl>
+            <dt>Departement</dt><dd><ul><li>Justis- og beredskapsdepartementet</li></ul></dd>
+            <dt>Kunngjort</dt><dd>2025-06-20 12:45</dd></dl></header>
+            <main><p>§ 27 b oppheves.</p></main></body></html>"#;
+        assert_eq!(
+            html_blocks(html),
+            vec![
+                Block::new(
+                    ParagraphKind::Text,
+                    "Departement: Justis- og beredskapsdepartementet"
+                ),
+                Block::new(ParagraphKind::Text, "Kunngjort: 2025-06-20 12:45"),
+                Block::new(ParagraphKind::Text, "§ 27 b oppheves."),
+            ]
+        );
+    }
 
     #[test]
     fn html_keeps_content_and_drops_chrome() {
