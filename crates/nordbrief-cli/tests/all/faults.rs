@@ -39,7 +39,10 @@ fn inbox(dir: &Path, count: usize) -> PathBuf {
             .split("\n\n")
             .map(|p| format!("{} ({i})", p.trim_end()))
             .collect();
-        let text = format!("{}\n\nDokument nummer {i} i serien.\n", numbered.join("\n\n"));
+        let text = format!(
+            "{}\n\nDokument nummer {i} i serien.\n",
+            numbered.join("\n\n")
+        );
         std::fs::write(inbox.join(format!("doc{i:03}.txt")), text).unwrap();
     }
     inbox

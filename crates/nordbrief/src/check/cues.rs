@@ -46,7 +46,6 @@ const SRC_NEGATION: &[&str] = &[
     "uden",
     "uten",
     "utan",
-    "utan",
 ];
 
 // Verbs of change only: "more" and "less" are too common to be a cue.
@@ -197,7 +196,8 @@ const SRC_FORBIDDEN: &[&str] = &[
 /// Signs of an English sentence and of a source sentence on each dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Polarity {
-    pub negated: bool,
+    /// Negation words counted.
+    pub negations: usize,
     pub direction: i32,
     pub stance: i32,
     pub permission: i32,
@@ -205,8 +205,19 @@ pub struct Polarity {
 
 pub fn english_polarity(text: &str) -> Polarity {
     let w = lower_words(text);
+    // "No. 35" numbers a law; it negates nothing.
+    let numbering = words(text)
+        .into_iter()
+        .filter(|(at, word)| {
+            word.eq_ignore_ascii_case("no") && text[at + word.len()..].starts_with('.')
+        })
+        .count();
     Polarity {
-        negated: w.iter().any(|x| EN_NEGATION.contains(&x.as_str())) || text.contains("n't"),
+        negations: w
+            .iter()
+            .filter(|x| EN_NEGATION.contains(&x.as_str()) || x.ends_with("n't"))
+            .count()
+            - numbering,
         direction: sign(&w, EN_UP, EN_DOWN),
         stance: sign(&w, EN_SUPPORT, EN_OPPOSE),
         permission: sign(&w, EN_ALLOWED, EN_FORBIDDEN),
@@ -216,21 +227,33 @@ pub fn english_polarity(text: &str) -> Polarity {
 pub fn source_polarity(text: &str) -> Polarity {
     let w = lower_words(text);
     Polarity {
-        negated: w.iter().any(|x| SRC_NEGATION.contains(&x.as_str())),
+        negations: w
+            .iter()
+            .filter(|x| SRC_NEGATION.contains(&x.as_str()))
+            .count(),
         direction: sign(&w, SRC_UP, SRC_DOWN),
         stance: sign(&w, SRC_SUPPORT, SRC_OPPOSE),
         permission: sign(&w, SRC_ALLOWED, SRC_FORBIDDEN),
     }
 }
 
+/// Which one-sided negations count as a contradiction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NegationCounts {
+    /// The English has more negations than its source sentence.
+    pub added: bool,
+    /// The source negates and the English does not.
+    pub dropped: bool,
+}
+
 /// Where an English sentence's cues disagree with its source sentence's,
 /// described; `None` when they agree or one side has no cue.
-/// A negation alone counts only when `negation_counts` (the two sentences
-/// are close enough that one is a rendering of the other).
+/// A negation alone counts only as far as `negation` allows: the two
+/// sentences must be close enough that one renders the other.
 pub fn disagreement(
     english: &Polarity,
     source: &Polarity,
-    negation_counts: bool,
+    negation: NegationCounts,
 ) -> Option<&'static str> {
     let opposite = |a: i32, b: i32| a != 0 && b != 0 && a != b;
     if opposite(english.stance, source.stance) {
@@ -242,8 +265,11 @@ pub fn disagreement(
     if opposite(english.direction, source.direction) {
         return Some("increase and decrease");
     }
-    if negation_counts && english.negated != source.negated {
-        return Some("a negation");
+    if negation.added && english.negations > source.negations {
+        return Some("a negation the source does not have");
+    }
+    if negation.dropped && english.negations == 0 && source.negations > 0 {
+        return Some("a negation the source has and the sentence drops");
     }
     None
 }
@@ -386,33 +412,81 @@ mod tests {
     fn reversed_stance_and_direction_disagree() {
         let src = source_polarity("Sverige stöder de föreslagna rådsslutsatserna.");
         let english = |t| english_polarity(t);
+        let both = NegationCounts {
+            added: true,
+            dropped: true,
+        };
         assert_eq!(
             disagreement(
                 &english("Sweden supports the proposed conclusions."),
                 &src,
-                true
+                both
             ),
             None
         );
         assert!(disagreement(
             &english("Sweden opposes the proposed conclusions."),
             &src,
-            true
+            both
         )
         .is_some());
-        assert!(disagreement(&english("Sweden does not support them."), &src, true).is_some());
-        assert!(disagreement(&english("Sweden does not doubt them."), &src, false).is_none());
+        assert!(disagreement(&english("Sweden does not support them."), &src, both).is_some());
+        let far = NegationCounts::default();
+        assert!(disagreement(&english("Sweden does not doubt them."), &src, far).is_none());
         let src = source_polarity("Antalet asylsökande har minskat.");
         assert!(disagreement(
             &english("The number of asylum seekers has increased."),
             &src,
-            true
+            both
         )
         .is_some());
         assert!(disagreement(
             &english("The number of asylum seekers has fallen."),
             &src,
-            true
+            both
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn negations_are_counted_on_both_sides() {
+        let english = |t| english_polarity(t);
+        let src =
+            source_polarity("Avtalet är inte rättsligt bindande och har ingen rättslig verkan.");
+        let both = NegationCounts {
+            added: true,
+            dropped: true,
+        };
+        assert_eq!(
+            english("It amends Regulations of 2009 No. 1286; no more.").negations,
+            1
+        );
+        // As many negations: no finding, though each side has some.
+        assert!(disagreement(
+            &english("The agreement is not legally binding and has no legal effect."),
+            &src,
+            both
+        )
+        .is_none());
+        // One added.
+        assert!(disagreement(
+            &english(
+                "The agreement is not legally binding and has no legal effect, and it is not new."
+            ),
+            &src,
+            both
+        )
+        .is_some());
+        // All dropped.
+        assert!(disagreement(&english("The agreement is legally binding."), &src, both).is_some());
+        let added_only = NegationCounts {
+            added: true,
+            dropped: false,
+        };
+        assert!(disagreement(
+            &english("The agreement is legally binding."),
+            &src,
+            added_only
         )
         .is_none());
     }

@@ -5,15 +5,17 @@
 //!
 //! - **entity**: a body or proper name the source does not name
 //!   (data/bodies.toml gives bodies' names in all five languages);
-//! - **number**: a number, year, date, amount or percentage the source lacks;
+//! - **number**: a number, year, date, amount or percentage the source lacks,
+//!   or a reference (Dir. 1987:42, A2) it does not write as given;
 //! - **untranslated**: a word that is not English (data/english-words.txt)
 //!   nor a name of the source, a compound split word by word, or a domain
 //!   term (data/terminology.toml) rendered by a look-alike word;
 //! - **unsupported**: no paragraph is near it in meaning (embedding model);
 //! - **contradiction**: its nearest source sentence says the opposite (cue
-//!   words for negation, direction, stance, permission);
+//!   words for direction, stance, permission; more negations than it has);
 //! - **actor**: who acts (the government, the Commission, a country's …)
-//!   is not whom the source names.
+//!   is not whom the source names, in the document or in the paragraphs
+//!   nearest the sentence.
 //!
 //! Without the embedding model the checks that need a supporting paragraph
 //! (unsupported, contradiction, the actor of that paragraph) are not made.
@@ -38,9 +40,15 @@ pub use words::english_words;
 pub const UNSUPPORTED_BELOW: f32 = 0.80;
 /// Paragraphs taken as a sentence's evidence, nearest first.
 const EVIDENCE_PARAGRAPHS: usize = 2;
-/// A negation on one side only is a contradiction when the sentence and
+/// Paragraphs, nearest first, one of which must speak of the actor a
+/// sentence names.
+const ACTOR_EVIDENCE_PARAGRAPHS: usize = 5;
+/// A negation the English adds is a contradiction when the sentence and
 /// its nearest source sentence are at least this similar.
-pub const NEGATION_SIMILARITY: f32 = 0.88;
+pub const ADDED_NEGATION_SIMILARITY: f32 = 0.84;
+/// One the English drops needs closer sentences: a source negates in ways
+/// a faithful English rendering need not ("saknar" for "has no").
+pub const DROPPED_NEGATION_SIMILARITY: f32 = 0.88;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -117,6 +125,8 @@ pub struct Checker<'a> {
     english_names: HashSet<String>,
     source_kinds: Vec<&'static str>,
     source_countries: Vec<&'static str>,
+    /// The body text, lower case.
+    source_lower: String,
     meaning: Option<Meaning<'a>>,
 }
 
@@ -147,6 +157,7 @@ impl<'a> Checker<'a> {
             english_names,
             source_kinds,
             source_countries,
+            source_lower: text.to_lowercase(),
             meaning: None,
         }
     }
@@ -202,6 +213,12 @@ impl<'a> Checker<'a> {
                     ),
                 });
             }
+            let evidence: Vec<usize> = order
+                .iter()
+                .take(ACTOR_EVIDENCE_PARAGRAPHS)
+                .map(|(i, _)| *i)
+                .collect();
+            self.actors_in_evidence(sentence, &evidence, &mut findings);
             let best = self.nearest_sentence(meaning, &v, &nearest)?;
             if let Some((source, closeness)) = &best {
                 self.contradiction(sentence, source, *closeness, &mut findings);
@@ -289,6 +306,15 @@ impl<'a> Checker<'a> {
                 });
             }
         }
+        for code in codes(sentence) {
+            if !contains_code(&self.source_lower, &code.to_lowercase()) {
+                findings.push(Finding {
+                    kind: FindingKind::Number,
+                    detail: format!("the source does not give the reference {code}"),
+                    words: code,
+                });
+            }
+        }
     }
 
     fn words(&self, sentence: &str, findings: &mut Vec<Finding>) {
@@ -329,6 +355,31 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Actors the document speaks of, but not in the paragraphs nearest the
+    /// sentence in meaning: the Commission's act given to the government.
+    fn actors_in_evidence(&self, sentence: &str, evidence: &[usize], findings: &mut Vec<Finding>) {
+        let text: String = evidence
+            .iter()
+            .map(|&i| self.document.paragraphs[i].text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let (kinds, _) = cues::source_actors(&text);
+        for actor in cues::english_actors(sentence) {
+            let flagged = findings.iter().any(|f| f.kind == FindingKind::Actor);
+            if !flagged && !kinds.contains(&actor.kind) {
+                findings.push(Finding {
+                    kind: FindingKind::Actor,
+                    detail: format!(
+                        "the paragraphs that say this ({}) do not speak of {}",
+                        paragraph_ids(self.document, evidence),
+                        actor.words
+                    ),
+                    words: actor.words,
+                });
+            }
+        }
+    }
+
     fn contradiction(
         &self,
         sentence: &str,
@@ -338,8 +389,11 @@ impl<'a> Checker<'a> {
     ) {
         let english = cues::english_polarity(sentence);
         let original = cues::source_polarity(source);
-        let negation_counts = closeness >= NEGATION_SIMILARITY;
-        if let Some(what) = cues::disagreement(&english, &original, negation_counts) {
+        let negation = cues::NegationCounts {
+            added: closeness >= ADDED_NEGATION_SIMILARITY,
+            dropped: closeness >= DROPPED_NEGATION_SIMILARITY,
+        };
+        if let Some(what) = cues::disagreement(&english, &original, negation) {
             findings.push(Finding {
                 kind: FindingKind::Contradiction,
                 words: sentence.to_string(),
@@ -347,6 +401,37 @@ impl<'a> Checker<'a> {
             });
         }
     }
+}
+
+/// "¶3, ¶7": paragraphs named by their ids.
+fn paragraph_ids(document: &Document, indices: &[usize]) -> String {
+    indices
+        .iter()
+        .map(|&i| format!("¶{}", document.paragraphs[i].id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// References written with digits that must be quoted exactly: numbers
+/// joined by ':' or '/' (Dir. 1987:42, (EU) 2016/679, 9894/07) and letters
+/// run into digits (A2, G20).
+fn codes(sentence: &str) -> Vec<String> {
+    static CODE: once_cell::sync::Lazy<regex::Regex> = once_cell::sync::Lazy::new(|| {
+        regex::Regex::new(r"\b(?:\d+(?:[:/]\d+)+|\p{L}+\d+)\b").expect("valid")
+    });
+    CODE.find_iter(sentence)
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
+/// Whether lower-case `text` has `code` with no letter or digit run into
+/// either end.
+fn contains_code(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().last();
+        let after = text[i + code.len()..].chars().next();
+        before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
+    })
 }
 
 /// A document's paragraphs embedded as passages, in order: what grounding
@@ -412,6 +497,28 @@ mod tests {
         let mut findings = Vec::new();
         checker.entities(sentence, &mut findings);
         findings.into_iter().map(|f| f.words).collect()
+    }
+
+    #[test]
+    fn references_must_be_written_as_the_source_writes_them() {
+        let doc = crate::ingest::ingest_bytes(
+            "doc.txt",
+            "Kommittédirektiv Dir. 1987:42 enligt förordning (EU) 2016/679. Nivå A2 krävs. År 1988 kom.".as_bytes(),
+        )
+        .unwrap();
+        let checker = Checker::new(&doc);
+        let numbers = |sentence: &str| {
+            let mut findings = Vec::new();
+            checker.numbers(sentence, &mut findings);
+            findings.into_iter().map(|f| f.words).collect::<Vec<_>>()
+        };
+        assert!(
+            numbers("Dir. 1987:42 applies with Regulation (EU) 2016/679 at level A2.").is_empty()
+        );
+        // Each part is in the source; the reference as written is not.
+        assert_eq!(numbers("Dir. 1988:42 applies."), ["1988:42"]);
+        assert_eq!(numbers("Level A3 is needed."), ["A3"]);
+        assert!(numbers("Regulation (EU) 2016/67 applies.").contains(&"2016/67".to_string()));
     }
 
     #[test]

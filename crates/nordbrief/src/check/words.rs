@@ -47,7 +47,9 @@ const PREFIXES: &[&str] = &[
     "over", "under", "mis", "de",
 ];
 // Inflections are in the list already; only derivations are added.
-const SUFFIXES: &[&str] = &["ment", "ments", "ly", "al", "ity", "ation", "ations"];
+const SUFFIXES: &[&str] = &[
+    "ment", "ments", "ly", "al", "ity", "ation", "ations", "ant", "ants",
+];
 
 fn in_list(w: &str) -> bool {
     let list = english_words();
@@ -75,7 +77,14 @@ fn is_english_word(word: &str) -> bool {
         return true;
     }
     // Hyphenated: every part English ("non-binding", "third-country", "16-year-olds").
-    w.contains('-') && w.split('-').all(|p| p.is_empty() || in_list(p))
+    // A part may be a plural the list lacks ("olds").
+    w.contains('-')
+        && w.split('-').all(|p| {
+            p.is_empty()
+                || in_list(p)
+                || p.strip_suffix('s')
+                    .is_some_and(|b| b.len() >= 3 && in_list(b))
+        })
 }
 
 /// What the source allows beyond English: the names it uses.
@@ -324,6 +333,13 @@ mod tests {
         assert_eq!(found, ["Visum"]);
         assert!(foreign_words(
             "Third-country nationals' non-binding rules.",
+            &source,
+            &none
+        )
+        .is_empty());
+        // A plural part of a hyphenated word, a noun in -ant.
+        assert!(foreign_words(
+            "Votes for 16-year-olds and rules for cohabitants.",
             &source,
             &none
         )

@@ -6,7 +6,8 @@
 //! change itself was seen. Besides the hand-made corruptions, errors are
 //! planted by program in the correct sentences: a number changed, a body
 //! swapped for another of its kind from data/bodies.toml, a negation
-//! inserted, the actor swapped.
+//! inserted, the actor swapped, a source word left in place of an English
+//! one.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -223,9 +224,18 @@ pub fn run(
                 .false_alarm_examples
                 .push((c.sentence.clone(), result.findings.clone()));
         }
-        for (kind, corrupted) in plant(&c.sentence, bodies) {
+        let left_over = source_words(&documents[c.doc.as_str()]);
+        let left_over =
+            (!left_over.is_empty()).then(|| &left_over[c.sentence.len() % left_over.len()]);
+        for (kind, corrupted) in plant(&c.sentence, bodies, left_over.map(String::as_str)) {
             let found = new_findings(checker, &c.sentence, &corrupted)?;
-            score(&mut report.planted, kind, &found);
+            if !score(&mut report.planted, kind, &found) {
+                report.missed.push(Missed {
+                    id: format!("{} (planted)", c.id),
+                    kind: kind.to_string(),
+                    sentence: corrupted,
+                });
+            }
         }
     }
     for scores in [&mut report.hand, &mut report.planted] {
@@ -238,9 +248,41 @@ pub fn run(
     Ok(report)
 }
 
+/// Words of a source that a translation could leave in place: eight
+/// letters or more, written in lower case, and not English.
+fn source_words(doc: &Document) -> Vec<String> {
+    let english = crate::check::english_words();
+    let mut found: Vec<String> = doc
+        .body_text()
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 8 && w.chars().all(char::is_lowercase))
+        .filter(|w| !english.contains(*w))
+        .map(str::to_string)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// Errors planted by program in a correct sentence: (kind, corrupted).
-pub fn plant(sentence: &str, bodies: &Bodies) -> Vec<(&'static str, String)> {
+/// `left_over` is a word of the source that is not English.
+pub fn plant(
+    sentence: &str,
+    bodies: &Bodies,
+    left_over: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
+    // A left-over source word: in place of the sentence's longest
+    // lower-case word.
+    if let Some(word) = left_over {
+        let longest = sentence
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| w.chars().count() >= 6 && w.chars().all(char::is_lowercase))
+            .max_by_key(|w| w.len());
+        if let Some(longest) = longest {
+            out.push(("untranslated", sentence.replacen(longest, word, 1)));
+        }
+    }
     // A number: the first run of digits, plus one (a year moves a year).
     if let Some(m) = regex::Regex::new(r"\d+").expect("valid").find(sentence) {
         if let Ok(n) = m.as_str().parse::<u64>() {

@@ -211,7 +211,13 @@ fn heading_title(translated: &[TranslatedParagraph], reviewer: &mut Reviewer) ->
     translated
         .iter()
         .filter(|p| p.kind == ParagraphKind::Heading && is_readable(p))
-        .map(|p| p.english.trim().trim_end_matches(['.', ':']).trim().to_string())
+        .map(|p| {
+            p.english
+                .trim()
+                .trim_end_matches(['.', ':'])
+                .trim()
+                .to_string()
+        })
         .filter(|t| (2..=16).contains(&t.split_whitespace().count()) && is_english(t))
         .find(|t| !has_fault(&reviewer.check(t)))
 }
@@ -1043,7 +1049,10 @@ mod tests {
             "{:?}",
             brief.warnings
         );
-        assert!(brief.warnings.iter().any(|w| w.contains("own first heading")));
+        assert!(brief
+            .warnings
+            .iter()
+            .any(|w| w.contains("own first heading")));
         // A good title is kept.
         let (_, brief) = brief_with(&[GOOD]);
         assert_eq!(brief.title, "Council conclusions on integration");
