@@ -29,6 +29,10 @@ pub enum Flag {
     MissingTerms { terms: Vec<String> },
     /// Bodies the English names (data/bodies.toml) that the source does not.
     AddedNames { names: Vec<String> },
+    /// The English says the opposite of the source on one dimension: a
+    /// decrease rendered as an increase, opposition as support, a ban as
+    /// a permission.
+    Reversed { what: String },
 }
 
 impl Flag {
@@ -43,6 +47,7 @@ impl Flag {
             Flag::Echo => "it repeats the instructions or the previous paragraph instead of translating this one".to_string(),
             Flag::MissingTerms { terms } => format!("these terms not translated by their standard English: {}", terms.join("; ")),
             Flag::AddedNames { names } => format!("{} not named in the source", names.join(", ")),
+            Flag::Reversed { what } => format!("it says the opposite of the source ({what})"),
         }
     }
 
@@ -57,6 +62,7 @@ impl Flag {
             Flag::AddedNumbers { numbers } => 3 * numbers.len(),
             Flag::MissingTerms { terms } => 2 * terms.len(),
             Flag::AddedNames { names } => 10 * names.len(),
+            Flag::Reversed { .. } => 30,
         }
     }
 }

@@ -94,14 +94,17 @@ const EN_DOWN: &[&str] = &[
 ];
 const SRC_UP: &[&str] = &[
     "öka", "ökar", "ökade", "ökat", "höja", "höjer", "höjde", "stiger", "steg", "stigit", "øge",
-    "øger", "øgede", "øget", "øke", "øker", "økte", "økt", "auke", "aukar", "auka", "skärp*",
-    "skjerp*", "skærp*", "stramm*",
+    "øger", "øgede", "øget", "øke", "øker", "økte", "økt", "auke", "aukar", "auka", "ökas", "øges",
+    "økes", "höjs", "höjning", "forhøj*", "skärp*", "skjerp*", "skærp*", "stramm*",
 ];
 const SRC_DOWN: &[&str] = &[
     "minska",
     "minskar",
     "minskade",
     "minskat",
+    "minskas",
+    "mindskes",
+    "minkes",
     "sänka",
     "sänker",
     "sänkte",
@@ -119,6 +122,8 @@ const SRC_DOWN: &[&str] = &[
     "senke",
     "senker",
     "senket",
+    "sænk*",
+    "nedbring*",
     "minke",
     "minkar",
     "lemp*",
@@ -433,6 +438,8 @@ mod tests {
         assert!(disagreement(&english("Sweden does not support them."), &src, both).is_some());
         let far = NegationCounts::default();
         assert!(disagreement(&english("Sweden does not doubt them."), &src, far).is_none());
+        let src = source_polarity("Vi har sænket skatten på arbejde.");
+        assert!(disagreement(&english("It increases tax on work."), &src, both).is_some());
         let src = source_polarity("Antalet asylsökande har minskat.");
         assert!(disagreement(
             &english("The number of asylum seekers has increased."),

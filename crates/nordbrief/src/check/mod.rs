@@ -403,6 +403,17 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// Where `english`, a rendering of `source` as a whole, says the opposite
+/// by its cue words (direction, stance, permission; negations are left
+/// out: a paragraph's count of them need not match its translation's).
+pub fn reversal(source: &str, english: &str) -> Option<&'static str> {
+    cues::disagreement(
+        &cues::english_polarity(english),
+        &cues::source_polarity(source),
+        cues::NegationCounts::default(),
+    )
+}
+
 /// "¶3, ¶7": paragraphs named by their ids.
 fn paragraph_ids(document: &Document, indices: &[usize]) -> String {
     indices
@@ -497,6 +508,34 @@ mod tests {
         let mut findings = Vec::new();
         checker.entities(sentence, &mut findings);
         findings.into_iter().map(|f| f.words).collect()
+    }
+
+    #[test]
+    fn a_translation_that_reverses_its_source_is_found() {
+        let source =
+            "Vi har sænket skatten på arbejde, så flere får en større interesse i at tage fat.";
+        assert_eq!(
+            reversal(
+                source,
+                "We have raised the tax on work, so more people want to work."
+            ),
+            Some("increase and decrease")
+        );
+        assert_eq!(
+            reversal(
+                source,
+                "We have lowered the tax on work, so more people want to work."
+            ),
+            None
+        );
+        // Both directions in one paragraph: no sign, no finding.
+        assert_eq!(
+            reversal(
+                "Skatten sænkes og afgiften øges.",
+                "The tax rises and the duty rises."
+            ),
+            None
+        );
     }
 
     #[test]

@@ -333,8 +333,8 @@ impl Review {
     }
 }
 
-/// A point without the translation's marks of left-out paragraphs, which
-/// the model may copy.
+/// A point or title without the translation's marks of left-out
+/// paragraphs, which the model may copy.
 fn without_gap_marks(point: &str) -> String {
     point
         .replace("[...]", " ")
@@ -366,6 +366,15 @@ fn names_brought_in(sentence: &str, known: &[&str], allowed: &[String]) -> Vec<S
     let mut phrases: Vec<String> = Vec::new();
     let mut current: Vec<&str> = Vec::new();
     let words: Vec<&str> = sentence.split_whitespace().collect();
+    // In Title Case a capital marks a heading, not a name: there only words
+    // that are not ordinary English count.
+    let long: Vec<&&str> = words.iter().filter(|w| w.chars().count() >= 4).collect();
+    let capitalised = long
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    let title_case = long.len() >= 3 && capitalised * 5 >= long.len() * 4;
+    let dictionary = crate::check::english_words();
     for (i, raw) in words.iter().enumerate() {
         let word = raw.trim_matches(|c: char| !c.is_alphanumeric());
         let base = word.trim_end_matches("'s").trim_end_matches("’s");
@@ -376,6 +385,7 @@ fn names_brought_in(sentence: &str, known: &[&str], allowed: &[String]) -> Vec<S
             && base.chars().count() >= 2
             && base.chars().next().is_some_and(char::is_uppercase)
             && !allowed.contains(&lower)
+            && !(title_case && dictionary.contains(&lower))
             && !known.iter().any(|k| starts_a_word(k, &name_stem(&lower)));
         if brought_in {
             current.push(base);
@@ -524,7 +534,7 @@ impl Reviewer<'_> {
             });
         }
         Review {
-            title: split_citations(&parsed.title).0,
+            title: without_gap_marks(&split_citations(&parsed.title).0),
             summary,
             points,
         }
@@ -1053,6 +1063,10 @@ mod tests {
             .warnings
             .iter()
             .any(|w| w.contains("own first heading")));
+        // A gap mark copied as the title is no title.
+        let gap = GOOD.replace("TITLE: Council conclusions on integration", "TITLE: [...]");
+        let (_, brief) = brief_with(&[&gap, &gap]);
+        assert_eq!(brief.title, "The Council meeting on 12-13 June");
         // A good title is kept.
         let (_, brief) = brief_with(&[GOOD]);
         assert_eq!(brief.title, "Council conclusions on integration");
@@ -1074,6 +1088,21 @@ mod tests {
             ["North Sea"]
         );
         assert!(names_brought_in("Ties with the Mediterranean grew.", &known, &allowed).is_empty());
+        // A heading in Title Case: its ordinary words are no names.
+        assert!(names_brought_in(
+            "Denmark's New Approach to the Southern Mediterranean",
+            &known,
+            &allowed
+        )
+        .is_empty());
+        // The price: a place of ordinary words in a Title Case heading is
+        // left to the checker's list of bodies and places.
+        assert!(names_brought_in(
+            "Ties With the North Sea Region Grew Again",
+            &known,
+            &allowed
+        )
+        .is_empty());
         // After a full stop a capital is a sentence's start.
         assert!(names_brought_in("It grew. Ties grew.", &known, &allowed).is_empty());
     }

@@ -37,6 +37,11 @@ pub(super) fn check_translation(source: &str, english: &str, stop: StopReason) -
     if !added.is_empty() {
         flags.push(Flag::AddedNames { names: added });
     }
+    if let Some(what) = crate::check::reversal(source, english) {
+        flags.push(Flag::Reversed {
+            what: what.to_string(),
+        });
+    }
     flags
 }
 
