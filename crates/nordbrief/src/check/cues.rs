@@ -413,14 +413,16 @@ pub fn source_actors(text: &str) -> (Vec<&'static str>, Vec<&'static str>) {
 mod tests {
     use super::*;
 
+    const BOTH: NegationCounts = NegationCounts {
+        added: true,
+        dropped: true,
+    };
+
     #[test]
     fn reversed_stance_and_direction_disagree() {
         let src = source_polarity("Sverige stöder de föreslagna rådsslutsatserna.");
         let english = |t| english_polarity(t);
-        let both = NegationCounts {
-            added: true,
-            dropped: true,
-        };
+        let both = BOTH;
         assert_eq!(
             disagreement(
                 &english("Sweden supports the proposed conclusions."),
@@ -460,10 +462,7 @@ mod tests {
         let english = |t| english_polarity(t);
         let src =
             source_polarity("Avtalet är inte rättsligt bindande och har ingen rättslig verkan.");
-        let both = NegationCounts {
-            added: true,
-            dropped: true,
-        };
+        let both = BOTH;
         assert_eq!(
             english("It amends Regulations of 2009 No. 1286; no more.").negations,
             1

@@ -209,6 +209,10 @@ pub fn run(
         }
     }
     let bodies = Bodies::builtin();
+    let left_over_words: BTreeMap<&str, Vec<String>> = documents
+        .iter()
+        .map(|(id, doc)| (id.as_str(), source_words(doc)))
+        .collect();
     for c in &clean {
         let checker = &checkers[c.doc.as_str()];
         let result = checker.check(&c.sentence)?;
@@ -224,9 +228,8 @@ pub fn run(
                 .false_alarm_examples
                 .push((c.sentence.clone(), result.findings.clone()));
         }
-        let left_over = source_words(&documents[c.doc.as_str()]);
-        let left_over =
-            (!left_over.is_empty()).then(|| &left_over[c.sentence.len() % left_over.len()]);
+        let words = &left_over_words[c.doc.as_str()];
+        let left_over = (!words.is_empty()).then(|| &words[c.sentence.len() % words.len()]);
         for (kind, corrupted) in plant(&c.sentence, bodies, left_over.map(String::as_str)) {
             let found = new_findings(checker, &c.sentence, &corrupted)?;
             if !score(&mut report.planted, kind, &found) {
