@@ -25,3 +25,4 @@ pub mod pipeline;
 pub mod prompts;
 pub mod tasks;
 pub mod terminology;
+mod text;

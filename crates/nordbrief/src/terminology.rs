@@ -133,10 +133,7 @@ fn contains_phrase(text: &str, phrase: &str) -> bool {
     } else {
         phrase
     };
-    text.match_indices(phrase).any(|(i, _)| {
-        let before = text[..i].chars().last();
-        before.is_none_or(|c| !c.is_alphanumeric())
-    })
+    crate::text::starts_a_word(text, phrase)
 }
 
 /// Words of a text, lower-cased, with their byte spans.

@@ -210,19 +210,16 @@ pub struct Polarity {
 
 pub fn english_polarity(text: &str) -> Polarity {
     let w = lower_words(text);
-    // "No. 35" numbers a law; it negates nothing.
-    let numbering = words(text)
-        .into_iter()
-        .filter(|(at, word)| {
-            word.eq_ignore_ascii_case("no") && text[at + word.len()..].starts_with('.')
-        })
-        .count();
     Polarity {
-        negations: w
-            .iter()
-            .filter(|x| EN_NEGATION.contains(&x.as_str()) || x.ends_with("n't"))
-            .count()
-            - numbering,
+        // "No. 35" numbers a law; it negates nothing.
+        negations: words(text)
+            .into_iter()
+            .filter(|&(at, word)| {
+                let lower = word.to_lowercase();
+                let numbering = lower == "no" && text[at + word.len()..].starts_with('.');
+                (EN_NEGATION.contains(&lower.as_str()) || lower.ends_with("n't")) && !numbering
+            })
+            .count(),
         direction: sign(&w, EN_UP, EN_DOWN),
         stance: sign(&w, EN_SUPPORT, EN_OPPOSE),
         permission: sign(&w, EN_ALLOWED, EN_FORBIDDEN),

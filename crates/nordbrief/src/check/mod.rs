@@ -307,7 +307,7 @@ impl<'a> Checker<'a> {
             }
         }
         for code in codes(sentence) {
-            if !contains_code(&self.source_lower, &code.to_lowercase()) {
+            if !crate::text::is_whole_in(&self.source_lower, &code.to_lowercase()) {
                 findings.push(Finding {
                     kind: FindingKind::Number,
                     detail: format!("the source does not give the reference {code}"),
@@ -435,16 +435,6 @@ fn codes(sentence: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether lower-case `text` has `code` with no letter or digit run into
-/// either end.
-fn contains_code(text: &str, code: &str) -> bool {
-    text.match_indices(code).any(|(i, _)| {
-        let before = text[..i].chars().last();
-        let after = text[i + code.len()..].chars().next();
-        before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
-    })
-}
-
 /// A document's paragraphs embedded as passages, in order: what grounding
 /// and the checker compare sentences with.
 pub fn paragraph_vectors(
@@ -483,13 +473,7 @@ fn names_by_stem(body: &Body, text: &str) -> bool {
             let lower = name.to_lowercase();
             let n = lower.chars().count();
             let stem: String = lower.chars().take(if n <= 5 { n - 1 } else { 5 }).collect();
-            stem.chars().count() >= 3
-                && text.match_indices(&stem).any(|(i, _)| {
-                    text[..i]
-                        .chars()
-                        .last()
-                        .is_none_or(|c| !c.is_alphanumeric())
-                })
+            stem.chars().count() >= 3 && crate::text::starts_a_word(text, &stem)
         })
 }
 

@@ -386,7 +386,9 @@ fn names_brought_in(sentence: &str, known: &[&str], allowed: &[String]) -> Vec<S
             && base.chars().next().is_some_and(char::is_uppercase)
             && !allowed.contains(&lower)
             && !(title_case && dictionary.contains(&lower))
-            && !known.iter().any(|k| starts_a_word(k, &name_stem(&lower)));
+            && !known
+                .iter()
+                .any(|k| crate::text::starts_a_word(k, &name_stem(&lower)));
         if brought_in {
             current.push(base);
         } else if !current.is_empty() {
@@ -410,16 +412,6 @@ fn names_brought_in(sentence: &str, known: &[&str], allowed: &[String]) -> Vec<S
 fn name_stem(lower: &str) -> String {
     let n = lower.chars().count();
     lower.chars().take(if n <= 4 { n } else { 5 }).collect()
-}
-
-/// Whether a word of `text` starts with `stem`.
-fn starts_a_word(text: &str, stem: &str) -> bool {
-    text.match_indices(stem).any(|(i, _)| {
-        text[..i]
-            .chars()
-            .last()
-            .is_none_or(|c| !c.is_alphanumeric())
-    })
 }
 
 struct Reviewer<'a> {
